@@ -1,0 +1,540 @@
+// RFC 9162 (§2.1) Merkle tree hashing, proofs and their verification, for the per-tenant access log.
+//
+// Tree sizes and indices are plain numbers and must be safe integers (≤ 2^53 − 1); anything else is
+// rejected. Hashes are 32-byte Buffers. Verification functions never throw: a malformed input is a
+// failed verification. Proof generation throws a RangeError on impossible arguments.
+import { createHash } from 'node:crypto';
+
+export const HASH_SIZE = 32;
+const LEAF_PREFIX = Buffer.from([0x00]);
+const NODE_PREFIX = Buffer.from([0x01]);
+
+/** MTH({}) = SHA-256(""). */
+export const EMPTY_ROOT: Buffer = createHash('sha256').digest();
+
+/** SHA-256(0x00 ‖ entry). */
+export function leafHash(entry: Uint8Array): Buffer {
+  return createHash('sha256').update(LEAF_PREFIX).update(entry).digest();
+}
+
+/** SHA-256(0x01 ‖ left ‖ right). */
+export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
+  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small integer helpers that stay exact up to 2^53 (JS bitwise operators truncate to 32 bits).
+
+function isSize(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+}
+
+function half(n: number): number {
+  return Math.floor(n / 2);
+}
+
+function isOdd(n: number): boolean {
+  return n % 2 === 1;
+}
+
+/** Number of trailing zero bits of n > 0. */
+function trailingZeros(n: number): number {
+  let z = 0;
+  while (n % 2 === 0) { n /= 2; z++; }
+  return z;
+}
+
+/** Smallest h with 2^h ≥ n (n ≥ 1). */
+function ceilLog2(n: number): number {
+  let h = 0;
+  while (2 ** h < n) h++;
+  return h;
+}
+
+function popcount(n: number): number {
+  let c = 0;
+  while (n > 0) { if (isOdd(n)) c++; n = half(n); }
+  return c;
+}
+
+function isHash(b: unknown): b is Buffer {
+  return Buffer.isBuffer(b) && b.length === HASH_SIZE;
+}
+
+function isProof(proof: unknown): proof is Buffer[] {
+  return Array.isArray(proof) && proof.every(isHash);
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.length === b.length && a.equals(b);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Roots
+
+/**
+ * MTH over already-hashed leaves (or over any run of same-level node hashes, e.g. a full tile),
+ * computed level by level: adjacent nodes are paired and an odd last node is carried up unchanged,
+ * which yields exactly the RFC's left-balanced tree.
+ */
+export function rootFromLeafHashes(hashes: readonly Buffer[]): Buffer {
+  if (hashes.length === 0) return Buffer.from(EMPTY_ROOT);
+  let level: Buffer[] = hashes.slice();
+  while (level.length > 1) {
+    const next: Buffer[] = new Array(Math.ceil(level.length / 2));
+    let j = 0;
+    for (let i = 0; i + 1 < level.length; i += 2) next[j++] = nodeHash(level[i], level[i + 1]);
+    if (level.length % 2 === 1) next[j] = level[level.length - 1];
+    level = next;
+  }
+  return Buffer.from(level[0]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compact range: the O(log n) right edge of the tree.
+
+export interface CompactRangeJSON {
+  size: number;
+  /** Roots of the perfect subtrees covering [0, size), largest (leftmost) first, lowercase hex. */
+  hashes: string[];
+}
+
+/** Called for every node completed by an append: level 0 is the leaf itself. `hash` is shared: do not modify it. */
+export type NodeSink = (level: number, index: number, hash: Buffer) => void;
+
+/**
+ * Incremental appender. Keeps the roots of the perfect subtrees that make up [0, size) — one per set
+ * bit of size — so an append costs one leaf merge chain (amortised one hash) and `root()` at most
+ * ⌈log2 n⌉ hashes. Persist it with `toJSON()` / `CompactRange.fromJSON()`.
+ */
+export class CompactRange {
+  private _size: number;
+  private readonly hashes: Buffer[];
+
+  constructor() {
+    this._size = 0;
+    this.hashes = [];
+  }
+
+  get size(): number {
+    return this._size;
+  }
+
+  /** Appends one leaf hash. `onNode` receives the leaf and each perfect node this append completes. */
+  append(leaf: Buffer, onNode?: NodeSink): void {
+    if (!isHash(leaf)) throw new TypeError('leaf hash must be 32 bytes');
+    if (this._size >= Number.MAX_SAFE_INTEGER) throw new RangeError('tree is full');
+    let h: Buffer = Buffer.from(leaf);
+    let index = this._size;
+    let level = 0;
+    onNode?.(0, index, h);
+    // Each trailing 1 bit of the old size is a perfect subtree to merge with.
+    let s = this._size;
+    while (isOdd(s)) {
+      const left = this.hashes.pop() as Buffer;
+      h = nodeHash(left, h);
+      s = half(s);
+      index = half(index);
+      level++;
+      onNode?.(level, index, h);
+    }
+    this.hashes.push(h);
+    this._size++;
+  }
+
+  /** Hashes `entry` as a leaf and appends it; returns the leaf hash. */
+  appendEntry(entry: Uint8Array, onNode?: NodeSink): Buffer {
+    const h = leafHash(entry);
+    this.append(h, onNode);
+    return h;
+  }
+
+  /** MTH of the leaves appended so far. */
+  root(): Buffer {
+    if (this.hashes.length === 0) return Buffer.from(EMPTY_ROOT);
+    let r = this.hashes[this.hashes.length - 1];
+    for (let i = this.hashes.length - 2; i >= 0; i--) r = nodeHash(this.hashes[i], r);
+    return Buffer.from(r);
+  }
+
+  clone(): CompactRange {
+    return CompactRange.fromJSON(this.toJSON());
+  }
+
+  toJSON(): CompactRangeJSON {
+    return { size: this._size, hashes: this.hashes.map((h) => h.toString('hex')) };
+  }
+
+  static fromJSON(json: CompactRangeJSON): CompactRange {
+    if (!json || typeof json !== 'object') throw new TypeError('compact range: not an object');
+    const { size, hashes } = json;
+    if (!isSize(size)) throw new RangeError('compact range: bad size');
+    if (!Array.isArray(hashes) || hashes.length !== popcount(size)) {
+      throw new RangeError('compact range: hash count does not match size');
+    }
+    const r = new CompactRange();
+    for (const hx of hashes) {
+      if (typeof hx !== 'string' || !/^[0-9a-f]{64}$/.test(hx)) throw new RangeError('compact range: bad hash');
+      r.hashes.push(Buffer.from(hx, 'hex'));
+    }
+    r._size = size;
+    return r;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Proof generation over any source of perfect-subtree hashes.
+
+/** Hash of the perfect subtree at `level` (height) and `index`: leaves [index·2^level, (index+1)·2^level). */
+interface NodeSource {
+  node(level: number, index: number): Buffer;
+}
+
+/** MTH(D[start:end]) where start is a multiple of 2^⌈log2(end−start)⌉ (every node of the tree is). */
+function rangeRoot(src: NodeSource, start: number, end: number): Buffer {
+  if (end <= start) return Buffer.from(EMPTY_ROOT);
+  // Greedy split into aligned perfect subtrees, largest first, then fold from the right.
+  const parts: Buffer[] = [];
+  let pos = start;
+  let left = end - start;
+  for (let level = ceilLog2(left); left > 0; level--) {
+    const w = 2 ** level;
+    if (w <= left) {
+      parts.push(src.node(level, pos / w));
+      pos += w;
+      left -= w;
+    }
+  }
+  let r = parts[parts.length - 1];
+  for (let i = parts.length - 2; i >= 0; i--) r = nodeHash(parts[i], r);
+  return r;
+}
+
+/**
+ * Siblings, bottom-up, on the path from the perfect node (level, index) to the root of the tree of
+ * `size` leaves. A sibling wholly past `size` does not exist (the node is promoted); one that
+ * straddles `size` is the root of the partial range.
+ */
+function pathFromNode(src: NodeSource, level: number, index: number, size: number): Buffer[] {
+  const proof: Buffer[] = [];
+  let l = level;
+  let k = index;
+  while (!(k === 0 && 2 ** l >= size)) {
+    const w = 2 ** l;
+    const sib = isOdd(k) ? k - 1 : k + 1;
+    const start = sib * w;
+    if (start < size) proof.push(start + w <= size ? src.node(l, sib) : rangeRoot(src, start, size));
+    k = half(k);
+    l++;
+  }
+  return proof.map((h) => Buffer.from(h));
+}
+
+function inclusionFrom(src: NodeSource, index: number, size: number): Buffer[] {
+  if (!isSize(index) || !isSize(size) || index >= size) {
+    throw new RangeError(`inclusion proof: need 0 ≤ index < size (index ${index}, size ${size})`);
+  }
+  return pathFromNode(src, 0, index, size);
+}
+
+function consistencyFrom(src: NodeSource, m: number, n: number): Buffer[] {
+  if (!isSize(m) || !isSize(n)) throw new RangeError('consistency proof: sizes must be safe integers');
+  if (m === 0) throw new RangeError('consistency proof from an empty tree is meaningless');
+  if (m > n) throw new RangeError(`consistency proof: size1 ${m} > size2 ${n}`);
+  if (m === n) return [];
+  // The biggest perfect subtree ending at m, then its path in the tree of size n. When m is a power
+  // of two that subtree is the old root, which the verifier already has, so it is left out.
+  const shift = trailingZeros(m);
+  const k = m / 2 ** shift - 1;
+  const path = pathFromNode(src, shift, k, n);
+  return k === 0 ? path : [Buffer.from(src.node(shift, k)), ...path];
+}
+
+/** Perfect-subtree hashes computed on demand from leaf hashes (O(2^level) per node). */
+class LeafSource implements NodeSource {
+  constructor(private readonly get: (i: number) => Buffer, private readonly size: number) {}
+  node(level: number, index: number): Buffer {
+    if (level === 0) {
+      if (index >= this.size) throw new RangeError(`leaf ${index} is beyond the tree`);
+      const h = this.get(index);
+      if (!isHash(h)) throw new TypeError(`leaf hash ${index} must be 32 bytes`);
+      return h;
+    }
+    return nodeHash(this.node(level - 1, 2 * index), this.node(level - 1, 2 * index + 1));
+  }
+}
+
+type LeafHashes = readonly Buffer[] | ((index: number) => Buffer);
+
+function leafSource(leaves: LeafHashes, size: number): LeafSource {
+  if (typeof leaves === 'function') return new LeafSource(leaves, size);
+  if (leaves.length < size) throw new RangeError(`only ${leaves.length} leaf hashes for size ${size}`);
+  return new LeafSource((i) => leaves[i], size);
+}
+
+/**
+ * PATH(index, D[size]) from leaf hashes (an array, or a getter). O(size) hashing; use
+ * `MerkleTreeLevels` for large trees.
+ */
+export function inclusionProof(index: number, size: number, leaves: LeafHashes): Buffer[] {
+  return inclusionFrom(leafSource(leaves, size), index, size);
+}
+
+/** PROOF(m, D[n]) from leaf hashes. Throws for m = 0 or m > n; m = n gives []. */
+export function consistencyProof(m: number, n: number, leaves: LeafHashes): Buffer[] {
+  return consistencyFrom(leafSource(leaves, n), m, n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// All levels in memory: O(log n) proofs and roots for any past size.
+
+/** Growable contiguous array of 32-byte hashes. */
+class HashColumn {
+  buf: Buffer;
+  count = 0;
+  constructor(capacity: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(capacity, 16) * HASH_SIZE);
+  }
+  push(h: Uint8Array): void {
+    if ((this.count + 1) * HASH_SIZE > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+      this.buf.copy(bigger, 0, 0, this.count * HASH_SIZE);
+      this.buf = bigger;
+    }
+    this.buf.set(h, this.count * HASH_SIZE);
+    this.count++;
+  }
+  /** View, not a copy. */
+  at(i: number): Buffer {
+    return this.buf.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE);
+  }
+}
+
+/**
+ * Every perfect-subtree hash of the tree, level by level (≈ 2n hashes, 64 bytes per leaf). Built in
+ * O(n) once, then `root`, `inclusionProof` and `consistencyProof` for any size ≤ `size` cost
+ * O(log n) hashes. Returned hashes are copies.
+ */
+export class MerkleTreeLevels implements NodeSource {
+  private readonly levels: HashColumn[] = [];
+
+  constructor(leafHashes: readonly Buffer[] = []) {
+    const n = leafHashes.length;
+    const level0 = new HashColumn(n);
+    for (let i = 0; i < n; i++) {
+      if (!isHash(leafHashes[i])) throw new TypeError(`leaf hash ${i} must be 32 bytes`);
+      level0.push(leafHashes[i]);
+    }
+    this.levels.push(level0);
+    for (let below = level0; below.count >= 2;) {
+      const count = Math.floor(below.count / 2);
+      const col = new HashColumn(count);
+      for (let i = 0; i < count; i++) col.push(nodeHash(below.at(2 * i), below.at(2 * i + 1)));
+      this.levels.push(col);
+      below = col;
+    }
+  }
+
+  get size(): number {
+    return this.levels[0].count;
+  }
+
+  append(leaf: Buffer): void {
+    if (!isHash(leaf)) throw new TypeError('leaf hash must be 32 bytes');
+    this.levels[0].push(leaf);
+    let level = 0;
+    let index = this.levels[0].count - 1;
+    while (isOdd(index)) {
+      const col = this.levels[level];
+      const h = nodeHash(col.at(index - 1), col.at(index));
+      level++;
+      if (this.levels.length === level) this.levels.push(new HashColumn(16));
+      this.levels[level].push(h);
+      index = half(index);
+    }
+  }
+
+  /** Hash of the perfect subtree (level, index); it must lie within the tree. */
+  node(level: number, index: number): Buffer {
+    const col = this.levels[level];
+    if (!col || !isSize(index) || index >= col.count) {
+      throw new RangeError(`no complete node at level ${level}, index ${index}`);
+    }
+    return col.at(index);
+  }
+
+  leafHash(index: number): Buffer {
+    return Buffer.from(this.node(0, index));
+  }
+
+  private checkSize(size: number): void {
+    if (!isSize(size) || size > this.size) throw new RangeError(`size ${size} is beyond the tree (${this.size})`);
+  }
+
+  root(size: number = this.size): Buffer {
+    this.checkSize(size);
+    return Buffer.from(rangeRoot(this, 0, size));
+  }
+
+  inclusionProof(index: number, size: number = this.size): Buffer[] {
+    this.checkSize(size);
+    return inclusionFrom(this, index, size);
+  }
+
+  consistencyProof(m: number, n: number = this.size): Buffer[] {
+    this.checkSize(n);
+    return consistencyFrom(this, m, n);
+  }
+
+  /** MTH(D[start:end]) for a valid subtree (see `verifySubtreeConsistency`). */
+  subtreeRoot(start: number, end: number): Buffer {
+    this.checkSize(end);
+    if (!isValidSubtree(start, end)) throw new RangeError(`[${start}, ${end}) is not a valid subtree`);
+    return Buffer.from(rangeRoot(this, start, end));
+  }
+
+  /** Proof that the subtree [start, end) is contained in the tree of `size` leaves. */
+  subtreeConsistencyProof(start: number, end: number, size: number = this.size): Buffer[] {
+    this.checkSize(size);
+    if (!isValidSubtree(start, end) || end > size) throw new RangeError(`[${start}, ${end}) is not a subtree of ${size}`);
+    if (start === end) return [];
+    const h = ceilLog2(end - start);
+    if (end - start === 2 ** h || end === size) return pathFromNode(this, h, start / 2 ** h, size);
+    const shift = trailingZeros(end - start);
+    const k = Math.floor((end - 1) / 2 ** shift);
+    return [Buffer.from(this.node(shift, k)), ...pathFromNode(this, shift, k, size)];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verification, RFC 9162 §2.1.3.2 and §2.1.4.2.
+
+/** RFC 9162 §2.1.3.2. False on any malformed input (wrong lengths, index ≥ size, unsafe integers). */
+export function verifyInclusion(leaf: Buffer, index: number, size: number, proof: readonly Buffer[], root: Buffer): boolean {
+  const r = rootFromInclusionProof(leaf, index, size, proof);
+  return r !== null && equalBytes(r, root);
+}
+
+/** The root implied by an inclusion proof, or null if the proof is malformed. */
+export function rootFromInclusionProof(leaf: Buffer, index: number, size: number, proof: readonly Buffer[]): Buffer | null {
+  if (!isSize(index) || !isSize(size) || index >= size) return null;
+  if (!isHash(leaf) || !isProof(proof)) return null;
+  let fn = index;
+  let sn = size - 1;
+  let r = leaf;
+  for (const p of proof) {
+    if (sn === 0) return null;
+    if (isOdd(fn) || fn === sn) {
+      r = nodeHash(p, r);
+      if (!isOdd(fn)) {
+        while (!isOdd(fn) && fn !== 0) { fn = half(fn); sn = half(sn); }
+      }
+    } else {
+      r = nodeHash(r, p);
+    }
+    fn = half(fn);
+    sn = half(sn);
+  }
+  return sn === 0 ? r : null;
+}
+
+/**
+ * RFC 9162 §2.1.4.2. Consistency from size 0 is rejected (an error, not a proof); equal sizes need
+ * an empty proof and equal roots; otherwise the proof length must be exact.
+ */
+export function verifyConsistency(size1: number, size2: number, proof: readonly Buffer[], root1: Buffer, root2: Buffer): boolean {
+  if (!isSize(size1) || !isSize(size2) || !Array.isArray(proof)) return false;
+  if (size1 === 0 || size1 > size2) return false;
+  if (size1 === size2) return proof.length === 0 && equalBytes(root1, root2);
+  if (proof.length === 0 || !isProof(proof) || !isHash(root1) || !isHash(root2)) return false;
+  const path = 2 ** trailingZeros(size1) === size1 ? [root1, ...proof] : proof;
+  let fn = size1 - 1;
+  let sn = size2 - 1;
+  while (isOdd(fn)) { fn = half(fn); sn = half(sn); }
+  let fr = path[0];
+  let sr = path[0];
+  for (let i = 1; i < path.length; i++) {
+    const c = path[i];
+    if (sn === 0) return false;
+    if (isOdd(fn) || fn === sn) {
+      fr = nodeHash(c, fr);
+      sr = nodeHash(c, sr);
+      if (!isOdd(fn)) {
+        while (!isOdd(fn) && fn !== 0) { fn = half(fn); sn = half(sn); }
+      }
+    } else {
+      sr = nodeHash(sr, c);
+    }
+    fn = half(fn);
+    sn = half(sn);
+  }
+  return sn === 0 && fr.equals(root1) && sr.equals(root2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subtree proofs (Merkle Tree Certificates; test vectors from transparency-dev/merkle). A subtree
+// [start, end) is valid when start ≤ end and start is a multiple of the smallest power of two
+// ≥ end − start (so it sits under one node of any tree that contains it).
+
+export function isValidSubtree(start: number, end: number): boolean {
+  if (!isSize(start) || !isSize(end) || start > end) return false;
+  if (start === 0 || start === end) return true;
+  return start % 2 ** ceilLog2(end - start) === 0;
+}
+
+/** Inclusion of leaf `index` in the subtree [start, end) whose hash is `subtreeRoot`. */
+export function verifySubtreeInclusion(
+  leaf: Buffer, index: number, start: number, end: number, proof: readonly Buffer[], subtreeRoot: Buffer,
+): boolean {
+  if (!isValidSubtree(start, end) || index < start || index >= end) return false;
+  return verifyInclusion(leaf, index - start, end - start, proof, subtreeRoot);
+}
+
+/**
+ * The subtree [start, end) with hash `subtreeRoot` is part of the tree of `size` leaves with hash
+ * `root`. Generalises §2.1.4.2: the walk starts at the rightmost perfect node of the subtree (given
+ * as the first proof hash unless the subtree is itself a node of the tree) and only left siblings
+ * below the subtree's height rebuild `subtreeRoot`. An empty subtree is consistent with any tree,
+ * with an empty proof and the empty root.
+ */
+export function verifySubtreeConsistency(
+  start: number, end: number, size: number, proof: readonly Buffer[], subtreeRoot: Buffer, root: Buffer,
+): boolean {
+  if (!isValidSubtree(start, end) || !isSize(size) || end > size || !Array.isArray(proof)) return false;
+  if (start === end) return proof.length === 0 && equalBytes(subtreeRoot, EMPTY_ROOT);
+  // The whole tree: like equal sizes in §2.1.4.2, an empty proof and the same root.
+  if (start === 0 && end === size) return proof.length === 0 && equalBytes(subtreeRoot, root);
+  if (!isProof(proof) || !isHash(subtreeRoot) || !isHash(root)) return false;
+  const h = ceilLog2(end - start);
+  const isNode = end - start === 2 ** h || end === size;
+  let level: number;
+  let path: readonly Buffer[];
+  if (isNode) {
+    level = h;
+    path = [subtreeRoot, ...proof];
+  } else {
+    if (proof.length === 0) return false;
+    level = trailingZeros(end - start);
+    path = proof;
+  }
+  let fn = Math.floor((end - 1) / 2 ** level);
+  let sn = Math.floor((size - 1) / 2 ** level);
+  let fr = path[0];
+  let sr = path[0];
+  for (let i = 1; i < path.length; i++) {
+    const c = path[i];
+    if (sn === 0) return false;
+    if (isOdd(fn) || fn === sn) {
+      // A last node without a right sibling is promoted until it becomes a right child.
+      while (!isOdd(fn) && fn !== 0) { fn = half(fn); sn = half(sn); level++; }
+      if (level < h) fr = nodeHash(c, fr);
+      sr = nodeHash(c, sr);
+    } else {
+      sr = nodeHash(sr, c);
+    }
+    fn = half(fn);
+    sn = half(sn);
+    level++;
+  }
+  return sn === 0 && fr.equals(subtreeRoot) && sr.equals(root);
+}
