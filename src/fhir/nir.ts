@@ -28,7 +28,7 @@ export function nirKey(body: string): string | null {
 
 /** Strips spaces, dots and dashes and upper-cases; returns the 15-character NIR or null if invalid. */
 export function normalizeNir(input: string): string | null {
-  const s = input.replace(/[\s.\-]/g, '').toUpperCase();
+  const s = input.replace(/[\s.-]/g, '').toUpperCase();
   if (s.length !== 15) return null;
   const body = s.slice(0, 13);
   const key = s.slice(13);

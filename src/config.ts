@@ -1,0 +1,53 @@
+// Configuration from environment variables (documented in README). Unsafe settings refuse to start.
+import { resolve, join } from 'node:path';
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | null;
+  keyFile: string;
+  logLevel: string;
+  demo: boolean;
+  demoPatients: number;
+  adminSocket: string;
+  maxPageSize: number;
+  auditBatchMax: number;
+}
+
+export class ConfigError extends Error {}
+
+function int(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer between ${min} and ${max}`);
+  return n;
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string, dflt: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return dflt;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be true or false`);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const dataDir = resolve(env.CERBERE_DATA_DIR || './data');
+  const databaseUrl = env.DATABASE_URL || null;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new ConfigError('DATABASE_URL must start with postgres:// or postgresql://');
+  return {
+    port: int(env, 'PORT', 8080, 0, 65535),
+    host: env.HOST || '127.0.0.1',
+    dataDir,
+    databaseUrl,
+    keyFile: resolve(env.CERBERE_KEY_FILE || join(dataDir, 'keys', 'master.key')),
+    logLevel: env.LOG_LEVEL || 'info',
+    demo: bool(env, 'CERBERE_DEMO', true),
+    demoPatients: int(env, 'CERBERE_DEMO_PATIENTS', 2000, 0, 1_000_000),
+    adminSocket: resolve(env.CERBERE_ADMIN_SOCKET || join(dataDir, 'admin.sock')),
+    maxPageSize: int(env, 'CERBERE_MAX_PAGE_SIZE', 100, 1, 1000),
+    auditBatchMax: int(env, 'CERBERE_AUDIT_BATCH_MAX', 512, 1, 10000),
+  };
+}

@@ -1,0 +1,52 @@
+// Opens the one database: PGlite in the data directory by default, PostgreSQL when DATABASE_URL is set.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { DB } from './schema.ts';
+import { PGliteDialect } from './pglite-dialect.ts';
+import { migrate } from './migrations.ts';
+
+export interface Database {
+  db: Kysely<DB>;
+  kind: 'pglite' | 'postgres';
+  close(): Promise<void>;
+}
+
+// bigint (int8) and bigint[] come back as strings: tokens are opaque, seq may exceed 2^53.
+export async function openDatabase(opts: { databaseUrl: string | null; dataDir: string; poolSize?: number; schema?: string }): Promise<Database> {
+  let db: Kysely<DB>;
+  let kind: Database['kind'];
+  if (opts.databaseUrl) {
+    if (opts.schema && !/^[a-z_][a-z0-9_]{0,62}$/.test(opts.schema)) throw new Error('invalid schema name');
+    if (opts.schema) {
+      // Tests run in a schema of their own so they never see another run's tables.
+      const c = new pg.Client({ connectionString: opts.databaseUrl });
+      await c.connect();
+      await c.query(`create schema if not exists ${opts.schema}`);
+      await c.end();
+    }
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10, ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}) });
+    pool.on('error', () => { /* a dropped idle client; the next query reports failure */ });
+    db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    kind = 'postgres';
+  } else {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const dir = join(opts.dataDir, 'db');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const lite = await PGlite.create(dir);
+    db = new Kysely<DB>({ dialect: new PGliteDialect(lite) });
+    kind = 'pglite';
+  }
+  await migrate(db);
+  return { db, kind, close: () => db.destroy() };
+}
+
+/** An in-memory PGlite for tests (no data directory). */
+export async function openMemoryDatabase(): Promise<Database> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const lite = await PGlite.create();
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(lite) });
+  await migrate(db);
+  return { db, kind: 'pglite', close: () => db.destroy() };
+}

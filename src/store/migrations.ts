@@ -1,0 +1,58 @@
+// Schema migrations, one list for PGlite and PostgreSQL, applied in order on start.
+// Every primary key leads with tenant_id so the schema can be distributed by tenant (Citus).
+import { sql, type Kysely } from 'kysely';
+import type { DB } from './schema.ts';
+
+interface Migration { version: number; name: string; statements: string[] }
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'foundation',
+    statements: [
+      `CREATE TABLE tenants (tenant_id text PRIMARY KEY, name text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
+      `CREATE TABLE sites (tenant_id text NOT NULL REFERENCES tenants, site_id text NOT NULL, name text NOT NULL,
+         created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (tenant_id, site_id))`,
+      // Data keys are stored only wrapped by the key provider's key-encryption key.
+      `CREATE TABLE data_keys (tenant_id text NOT NULL REFERENCES tenants, purpose text NOT NULL, version int NOT NULL,
+         wrapped bytea NOT NULL, provider text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), retired_at timestamptz,
+         PRIMARY KEY (tenant_id, purpose, version))`,
+      `CREATE TABLE api_tokens (tenant_id text NOT NULL REFERENCES tenants, token_id text NOT NULL, secret_hash bytea NOT NULL,
+         role text NOT NULL, label text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), expires_at timestamptz,
+         revoked_at timestamptz, PRIMARY KEY (tenant_id, token_id))`,
+      // Current version of each resource: ciphertext body + blind-index tokens; nothing readable.
+      `CREATE TABLE resources (tenant_id text NOT NULL REFERENCES tenants, resource_type text NOT NULL, id text NOT NULL,
+         version int NOT NULL, last_updated timestamptz NOT NULL, deleted boolean NOT NULL DEFAULT false, body bytea,
+         tokens bigint[] NOT NULL DEFAULT '{}', PRIMARY KEY (tenant_id, resource_type, id))`,
+      `CREATE INDEX resources_tokens ON resources USING gin (tokens)`,
+      `CREATE INDEX resources_updated ON resources (tenant_id, resource_type, last_updated, id)`,
+      // Superseded versions only (the current one is in resources), still ciphertext.
+      `CREATE TABLE resource_history (tenant_id text NOT NULL, resource_type text NOT NULL, id text NOT NULL,
+         version int NOT NULL, last_updated timestamptz NOT NULL, deleted boolean NOT NULL, body bytea,
+         PRIMARY KEY (tenant_id, resource_type, id, version))`,
+      // Access events: internal ids only, never a name, NIR or clinical value.
+      `CREATE TABLE audit_events (tenant_id text NOT NULL, seq bigserial NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now(),
+         actor_kind text NOT NULL, actor_id text NOT NULL, role text NOT NULL, site_id text, client_id text, ip text,
+         purpose text NOT NULL, action text NOT NULL, outcome text NOT NULL, resource_refs text[] NOT NULL DEFAULT '{}',
+         patient_ids text[] NOT NULL DEFAULT '{}', detail text, PRIMARY KEY (tenant_id, seq))`,
+      `CREATE INDEX audit_events_patients ON audit_events USING gin (patient_ids)`,
+      `CREATE INDEX audit_events_actor ON audit_events (tenant_id, actor_id, recorded_at)`,
+    ],
+  },
+];
+
+export async function migrate(db: Kysely<DB>): Promise<number[]> {
+  await sql`CREATE TABLE IF NOT EXISTS schema_migrations (tenant_id text NOT NULL DEFAULT '_system', version int NOT NULL,
+    name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (tenant_id, version))`.execute(db);
+  const done = new Set((await db.selectFrom('schema_migrations').select('version').execute()).map((r) => r.version));
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    if (done.has(m.version)) continue;
+    await db.transaction().execute(async (tx) => {
+      for (const s of m.statements) await sql.raw(s).execute(tx);
+      await tx.insertInto('schema_migrations').values({ tenant_id: '_system', version: m.version, name: m.name }).execute();
+    });
+    applied.push(m.version);
+  }
+  return applied;
+}

@@ -1,0 +1,395 @@
+// The repository: the only code that reads or writes patient data tables. Every call carries an
+// access context; it checks the policy, encrypts/decrypts, maintains blind indexes, and appends the
+// access event before any data is returned (reads: group commit; writes: same transaction).
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { DB } from './schema.ts';
+import type { Keyring, TenantKeys } from '../vault/keyring.ts';
+import { AuditUnavailableError, type AccessEvent, type AuditRecorder } from '../audit/recorder.ts';
+import type { AccessContext } from '../audit/context.ts';
+import { isAllowed, type Interaction } from '../auth/policy.ts';
+import { FhirError } from '../fhir/outcome.ts';
+import { SUPPORTED_TYPES, validateResource, extractReferences } from '../fhir/validate.ts';
+import { patientOf } from '../fhir/search-params.ts';
+import type { SearchQuery } from '../fhir/search-query.ts';
+import { envelopeCipher, resourceAad, type ResourceCipher } from './cipher.ts';
+import { queryTokens, resourceTokens, SearchValueError } from './indexer.ts';
+
+export interface VersionInfo { versionId: number; lastUpdated: Date }
+export interface ReadResult extends VersionInfo { json: string }
+export interface WriteResult extends VersionInfo { resource: any; created: boolean }
+export interface HistoryEntry extends VersionInfo { deleted: boolean; resource: any | null; method: 'POST' | 'PUT' | 'DELETE' }
+export interface SearchResult { matches: any[]; includes: any[]; total?: number; hasMore: boolean }
+
+type Db = Kysely<DB> | Transaction<DB>;
+const ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/** Collects what one unit of work touched, for its access event and its deferred reference check. */
+class WorkLog {
+  refs: string[] = [];
+  patients: string[] = [];
+  outgoing = new Map<string, Set<string>>();
+  note(type: string, id: string, resource: any | null) {
+    this.refs.push(`${type}/${id}`);
+    const p = resource ? patientOf(resource) : type === 'Patient' ? id : null;
+    if (p) this.patients.push(p);
+  }
+}
+
+export class Repository {
+  private readonly cipher: ResourceCipher;
+  constructor(private readonly deps: { db: Kysely<DB>; keyring: Keyring; audit: AuditRecorder; cipher?: ResourceCipher }) {
+    this.cipher = deps.cipher ?? envelopeCipher;
+  }
+
+  get db(): Kysely<DB> { return this.deps.db; }
+
+  // ---- reads -------------------------------------------------------------------------------
+
+  async read(ctx: AccessContext, type: string, id: string): Promise<ReadResult> {
+    this.check(ctx, 'read', type);
+    if (!ID.test(id)) throw FhirError.badRequest('invalid resource id');
+    const keys = await this.keys(ctx);
+    const row = await this.guard(() => this.db.selectFrom('resources').select(['version', 'last_updated', 'deleted', 'body'])
+      .where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', '=', id).executeTakeFirst());
+    if (!row || row.deleted || !row.body) {
+      await this.record(ctx, { action: 'read', outcome: 'failure', resourceRefs: [`${type}/${id}`], patientIds: [] });
+      throw row ? FhirError.gone(type, id) : FhirError.notFound(type, id);
+    }
+    const json = this.open(keys, ctx.tenantId, type, id, row.version, row.body);
+    const patient = type === 'Patient' ? id : patientOf(JSON.parse(json));
+    await this.record(ctx, { action: 'read', outcome: 'success', resourceRefs: [`${type}/${id}`], patientIds: patient ? [patient] : [] });
+    return { json, versionId: row.version, lastUpdated: new Date(row.last_updated) };
+  }
+
+  async vread(ctx: AccessContext, type: string, id: string, versionId: number): Promise<ReadResult> {
+    this.check(ctx, 'vread', type);
+    if (!ID.test(id) || !Number.isInteger(versionId) || versionId < 1) throw FhirError.notFound(type, id);
+    const keys = await this.keys(ctx);
+    const row = await this.guard(async () => (await this.db.selectFrom('resources').select(['version', 'last_updated', 'deleted', 'body'])
+      .where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', '=', id).where('version', '=', versionId).executeTakeFirst())
+      ?? this.db.selectFrom('resource_history').select(['version', 'last_updated', 'deleted', 'body'])
+        .where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', '=', id).where('version', '=', versionId).executeTakeFirst());
+    if (!row || row.deleted || !row.body) {
+      await this.record(ctx, { action: 'vread', outcome: 'failure', resourceRefs: [`${type}/${id}/_history/${versionId}`], patientIds: [] });
+      throw row ? FhirError.gone(type, id) : FhirError.notFound(type, id);
+    }
+    const json = this.open(keys, ctx.tenantId, type, id, row.version, row.body);
+    const patient = patientOf(JSON.parse(json));
+    await this.record(ctx, { action: 'vread', outcome: 'success', resourceRefs: [`${type}/${id}/_history/${versionId}`], patientIds: patient ? [patient] : [] });
+    return { json, versionId: row.version, lastUpdated: new Date(row.last_updated) };
+  }
+
+  async history(ctx: AccessContext, type: string, id: string, opts: { count: number }): Promise<HistoryEntry[]> {
+    this.check(ctx, 'history', type);
+    if (!ID.test(id)) throw FhirError.notFound(type, id);
+    const keys = await this.keys(ctx);
+    const rows = await this.guard(async () => {
+      const cols = ['version', 'last_updated', 'deleted', 'body'] as const;
+      const cur = await this.db.selectFrom('resources').select(cols).where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', '=', id).execute();
+      const old = await this.db.selectFrom('resource_history').select(cols).where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', '=', id)
+        .orderBy('version', 'desc').limit(opts.count).execute();
+      return [...cur, ...old].slice(0, opts.count);
+    });
+    if (!rows.length) {
+      await this.record(ctx, { action: 'history', outcome: 'failure', resourceRefs: [`${type}/${id}`], patientIds: [] });
+      throw FhirError.notFound(type, id);
+    }
+    const patients = new Set<string>();
+    const entries: HistoryEntry[] = rows.map((r, i) => {
+      const resource = r.body ? JSON.parse(this.open(keys, ctx.tenantId, type, id, r.version, r.body)) : null;
+      const p = resource ? patientOf(resource) : null;
+      if (p) patients.add(p);
+      const method = r.deleted ? 'DELETE' : r.version === 1 && i === rows.length - 1 ? 'POST' : 'PUT';
+      return { versionId: r.version, lastUpdated: new Date(r.last_updated), deleted: r.deleted, resource, method };
+    });
+    await this.record(ctx, { action: 'history', outcome: 'success', resourceRefs: [`${type}/${id}`], patientIds: [...patients] });
+    return entries;
+  }
+
+  async search(ctx: AccessContext, q: SearchQuery): Promise<SearchResult> {
+    this.check(ctx, 'search', q.type);
+    const keys = await this.keys(ctx);
+    const where = this.searchConditions(keys, ctx.tenantId, q);
+    const params = q.criteria.map((c) => c.def.name).concat(q.ids ? ['_id'] : [], q.lastUpdated.length ? ['_lastUpdated'] : []);
+    const detail = `params=${[...new Set(params)].join(',')}`;
+    if (!where) {
+      await this.record(ctx, { action: 'search', outcome: 'success', resourceRefs: [], patientIds: [], detail });
+      return { matches: [], includes: [], total: q.total || q.summaryCount ? 0 : undefined, hasMore: false };
+    }
+    const cond = sql.join(where, sql` and `);
+    let total: number | undefined;
+    if (q.total || q.summaryCount) {
+      const r = await this.guard(() => sql<{ n: string }>`select count(*)::text as n from resources where ${cond}`.execute(this.db));
+      total = Number(r.rows[0].n);
+    }
+    if (q.summaryCount) {
+      await this.record(ctx, { action: 'search', outcome: 'success', resourceRefs: [], patientIds: [], detail: detail + ';summary=count' });
+      return { matches: [], includes: [], total, hasMore: false };
+    }
+    const order = q.sort === 'desc' ? sql`last_updated desc, id desc` : q.sort === 'asc' ? sql`last_updated, id` : sql`id`;
+    const rows = await this.guard(() => sql<{ id: string; version: number; body: Uint8Array }>`
+      select id, version, body from resources where ${cond} order by ${order} limit ${q.count + 1} offset ${q.offset}`.execute(this.db));
+    const hasMore = rows.rows.length > q.count;
+    const log = new WorkLog();
+    const matches = rows.rows.slice(0, q.count).map((r) => {
+      const res = JSON.parse(this.open(keys, ctx.tenantId, q.type, r.id, r.version, r.body));
+      log.note(q.type, r.id, res);
+      return res;
+    });
+    const includes = await this.resolveIncludes(ctx, keys, q, matches, log);
+    await this.record(ctx, { action: 'search', outcome: 'success', resourceRefs: log.refs, patientIds: log.patients, detail });
+    return { matches, includes, total, hasMore };
+  }
+
+  private searchConditions(keys: TenantKeys, tenantId: string, q: SearchQuery) {
+    const where = [sql`tenant_id = ${tenantId}`, sql`resource_type = ${q.type}`, sql`not deleted`];
+    const all: string[] = [];
+    for (const c of q.criteria) {
+      let toks: string[];
+      try { toks = queryTokens(keys, q.type, c.def, c.values); } catch (e) {
+        if (e instanceof SearchValueError) throw FhirError.badRequest(e.message, [c.def.name]);
+        throw e;
+      }
+      if (!toks.length) return null; // e.g. a date range outside any bucket: nothing can match
+      if (toks.length === 1) all.push(toks[0]);
+      else where.push(sql`tokens && ${toks}::bigint[]`);
+    }
+    if (all.length) where.push(sql`tokens @> ${all}::bigint[]`);
+    if (q.ids) {
+      if (!q.ids.length) return null;
+      where.push(sql`id = any(${q.ids}::text[])`);
+    }
+    for (const b of q.lastUpdated) where.push(b.op === '>=' ? sql`last_updated >= ${b.at}` : sql`last_updated < ${b.at}`);
+    return where;
+  }
+
+  private async resolveIncludes(ctx: AccessContext, keys: TenantKeys, q: SearchQuery, matches: any[], log: WorkLog): Promise<any[]> {
+    if (!q.include.length || !matches.length) return [];
+    const wanted = new Map<string, Set<string>>();
+    for (const inc of q.include) {
+      for (const m of matches) {
+        for (const raw of inc.param.extract(m)) {
+          const mm = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(String(raw));
+          if (!mm || (inc.targetType && mm[1] !== inc.targetType)) continue;
+          if (!(SUPPORTED_TYPES as readonly string[]).includes(mm[1])) continue;
+          if (!isAllowed(ctx.actor.role, 'read', mm[1])) continue;
+          if (!wanted.has(mm[1])) wanted.set(mm[1], new Set());
+          wanted.get(mm[1])!.add(mm[2]);
+        }
+      }
+    }
+    const out: any[] = [];
+    for (const [type, ids] of wanted) {
+      const rows = await this.guard(() => this.db.selectFrom('resources').select(['id', 'version', 'body'])
+        .where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', 'in', [...ids]).where('deleted', '=', false).execute());
+      for (const r of rows) {
+        if (!r.body) continue;
+        const res = JSON.parse(this.open(keys, ctx.tenantId, type, r.id, r.version, r.body));
+        log.note(type, r.id, res);
+        out.push(res);
+      }
+    }
+    return out;
+  }
+
+  // ---- writes ------------------------------------------------------------------------------
+
+  async create(ctx: AccessContext, resource: any, opts: { id?: string } = {}): Promise<WriteResult> {
+    return this.unitOfWork(ctx, 'create', async (tx, keys, log) => this.createIn(tx, keys, ctx, resource, log, opts.id));
+  }
+
+  async update(ctx: AccessContext, type: string, id: string, resource: any, opts: { ifMatch?: number } = {}): Promise<WriteResult> {
+    return this.unitOfWork(ctx, 'update', async (tx, keys, log) => this.updateIn(tx, keys, ctx, type, id, resource, log, opts.ifMatch));
+  }
+
+  async delete(ctx: AccessContext, type: string, id: string): Promise<VersionInfo | null> {
+    return this.unitOfWork(ctx, 'delete', async (tx, _keys, log) => this.deleteIn(tx, ctx, type, id, log));
+  }
+
+  /**
+   * Runs several writes as one transaction (FHIR transaction Bundles): one access event per
+   * interaction, references checked once everything is written, all or nothing.
+   */
+  async transaction<T>(ctx: AccessContext, work: (ops: TransactionOps) => Promise<T>): Promise<T> {
+    const keys = await this.keys(ctx);
+    return this.guard(() => this.db.transaction().execute(async (tx) => {
+      const events: AccessEvent[] = [];
+      const outgoing = new Map<string, Set<string>>();
+      const wrap = async <R>(action: string, fn: (log: WorkLog) => Promise<R>): Promise<R> => {
+        const log = new WorkLog();
+        const r = await fn(log);
+        for (const [t, ids] of log.outgoing) { if (!outgoing.has(t)) outgoing.set(t, new Set()); for (const i of ids) outgoing.get(t)!.add(i); }
+        events.push({ action, outcome: 'success', resourceRefs: log.refs, patientIds: log.patients });
+        return r;
+      };
+      const ops: TransactionOps = {
+        create: (resource, id) => { this.check(ctx, 'create', resource?.resourceType); return wrap('create', (log) => this.createIn(tx, keys, ctx, resource, log, id)); },
+        update: (type, id, resource, ifMatch) => { this.check(ctx, 'update', type); return wrap('update', (log) => this.updateIn(tx, keys, ctx, type, id, resource, log, ifMatch)); },
+        delete: (type, id) => { this.check(ctx, 'delete', type); return wrap('delete', (log) => this.deleteIn(tx, ctx, type, id, log)); },
+      };
+      const result = await work(ops);
+      await this.checkReferences(tx, ctx.tenantId, outgoing);
+      await this.deps.audit.appendInTransaction(tx, ctx, events);
+      return result;
+    }));
+  }
+
+  /** Bulk creation for imports and seeding: validated, encrypted, indexed, audited as one event per batch. */
+  async importBatch(ctx: AccessContext, resources: any[]): Promise<string[]> {
+    for (const r of resources) this.check(ctx, 'create', r?.resourceType);
+    const keys = await this.keys(ctx);
+    const now = new Date();
+    const log = new WorkLog();
+    const rows = resources.map((r) => { const { resource: _r, ...row } = this.prepare(keys, ctx.tenantId, r, r.id ?? randomUUID(), 1, now, log); return row; });
+    await this.guard(() => this.db.transaction().execute(async (tx) => {
+      await tx.insertInto('resources').values(rows).execute();
+      await this.checkReferences(tx, ctx.tenantId, log.outgoing);
+      await this.deps.audit.appendInTransaction(tx, ctx, [{ action: 'create', outcome: 'success', resourceRefs: log.refs, patientIds: log.patients, detail: 'import' }]);
+    }));
+    return rows.map((r) => r.id);
+  }
+
+  private async unitOfWork<T>(ctx: AccessContext, action: Interaction, fn: (tx: Transaction<DB>, keys: TenantKeys, log: WorkLog) => Promise<T>): Promise<T> {
+    const keys = await this.keys(ctx);
+    return this.guard(() => this.db.transaction().execute(async (tx) => {
+      const log = new WorkLog();
+      const r = await fn(tx, keys, log);
+      await this.checkReferences(tx, ctx.tenantId, log.outgoing);
+      await this.deps.audit.appendInTransaction(tx, ctx, [{ action, outcome: 'success', resourceRefs: log.refs, patientIds: log.patients }]);
+      return r;
+    }));
+  }
+
+  private prepare(keys: TenantKeys, tenantId: string, input: any, id: string, version: number, now: Date, log: WorkLog) {
+    const issues = validateResource(input);
+    if (issues.some((i) => i.severity === 'error')) throw FhirError.unprocessable(issues);
+    if (!ID.test(id)) throw FhirError.badRequest('invalid resource id');
+    const type: string = input.resourceType;
+    const resource = { ...input, id, meta: { ...(input.meta ?? {}), versionId: String(version), lastUpdated: now.toISOString() } };
+    delete resource.meta.source;
+    for (const ref of extractReferences(resource)) {
+      const m = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(ref.reference);
+      if (m) {
+        if (!log.outgoing.has(m[1])) log.outgoing.set(m[1], new Set());
+        log.outgoing.get(m[1])!.add(m[2]);
+      } else if (ref.reference.startsWith('urn:')) {
+        throw FhirError.badRequest(`unresolved reference at ${ref.path}`, [ref.path]);
+      }
+    }
+    log.note(type, id, resource);
+    const body = this.cipher.seal(keys, resourceAad(tenantId, type, id, version), Buffer.from(JSON.stringify(resource)));
+    return { tenant_id: tenantId, resource_type: type, id, version, last_updated: now, deleted: false, body, tokens: resourceTokens(keys, resource), resource };
+  }
+
+  private async createIn(tx: Db, keys: TenantKeys, ctx: AccessContext, input: any, log: WorkLog, id?: string): Promise<WriteResult> {
+    const { resource, ...row } = this.prepare(keys, ctx.tenantId, input, id ?? randomUUID(), 1, new Date(), log);
+    try {
+      await tx.insertInto('resources').values(row).execute();
+    } catch (e: any) {
+      if (e?.code === '23505') throw FhirError.conflict('a resource with this id already exists');
+      throw e;
+    }
+    return { resource, versionId: 1, lastUpdated: row.last_updated, created: true };
+  }
+
+  private async updateIn(tx: Db, keys: TenantKeys, ctx: AccessContext, type: string, id: string, input: any, log: WorkLog, ifMatch?: number): Promise<WriteResult> {
+    if (input?.resourceType !== type) throw FhirError.badRequest('resourceType does not match the URL');
+    if (input.id !== undefined && input.id !== id) throw FhirError.badRequest('resource id does not match the URL');
+    if (!ID.test(id)) throw FhirError.badRequest('invalid resource id');
+    const cur = await tx.selectFrom('resources').select(['version', 'deleted']).where('tenant_id', '=', ctx.tenantId)
+      .where('resource_type', '=', type).where('id', '=', id).forUpdate().executeTakeFirst();
+    if (!cur) {
+      if (ifMatch !== undefined) throw FhirError.preconditionFailed('version mismatch: the resource does not exist');
+      return this.createIn(tx, keys, ctx, { ...input, id }, log, id);
+    }
+    if (ifMatch !== undefined && ifMatch !== cur.version) throw FhirError.preconditionFailed(`version mismatch: current version is ${cur.version}`);
+    const version = cur.version + 1;
+    const { resource, ...row } = this.prepare(keys, ctx.tenantId, { ...input, id }, id, version, new Date(), log);
+    await this.archiveCurrent(tx, ctx.tenantId, type, id);
+    await tx.updateTable('resources').set({ version, last_updated: row.last_updated, deleted: false, body: row.body, tokens: row.tokens })
+      .where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', '=', id).execute();
+    return { resource, versionId: version, lastUpdated: row.last_updated, created: false };
+  }
+
+  private async deleteIn(tx: Db, ctx: AccessContext, type: string, id: string, log: WorkLog): Promise<VersionInfo | null> {
+    if (!ID.test(id)) throw FhirError.notFound(type, id);
+    const cur = await tx.selectFrom('resources').select(['version', 'deleted']).where('tenant_id', '=', ctx.tenantId)
+      .where('resource_type', '=', type).where('id', '=', id).forUpdate().executeTakeFirst();
+    if (!cur || cur.deleted) return null; // deleting nothing is not an error in FHIR
+    log.refs.push(`${type}/${id}`);
+    if (type === 'Patient') log.patients.push(id);
+    const now = new Date();
+    await this.archiveCurrent(tx, ctx.tenantId, type, id);
+    await tx.updateTable('resources').set({ version: cur.version + 1, last_updated: now, deleted: true, body: null, tokens: [] })
+      .where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', '=', id).execute();
+    return { versionId: cur.version + 1, lastUpdated: now };
+  }
+
+  private async archiveCurrent(tx: Db, tenantId: string, type: string, id: string): Promise<void> {
+    await sql`insert into resource_history (tenant_id, resource_type, id, version, last_updated, deleted, body)
+      select tenant_id, resource_type, id, version, last_updated, deleted, body from resources
+      where tenant_id = ${tenantId} and resource_type = ${type} and id = ${id}`.execute(tx);
+  }
+
+  /** Every relative reference must resolve inside the same tenant (same answer for "absent" and "other tenant"). */
+  private async checkReferences(tx: Db, tenantId: string, outgoing: Map<string, Set<string>>): Promise<void> {
+    for (const [type, ids] of outgoing) {
+      if (!(SUPPORTED_TYPES as readonly string[]).includes(type)) throw FhirError.badRequest(`references to ${type.replace(/[^A-Za-z]/g, '')} are not supported`);
+      const list = [...ids];
+      const found = await tx.selectFrom('resources').select('id').where('tenant_id', '=', tenantId).where('resource_type', '=', type)
+        .where('id', 'in', list).where('deleted', '=', false).execute();
+      if (found.length !== list.length) {
+        const have = new Set(found.map((f) => f.id));
+        const missing = list.find((i) => !have.has(i));
+        throw FhirError.badRequest(`reference ${type}/${missing} does not resolve`);
+      }
+    }
+  }
+
+  // ---- shared ------------------------------------------------------------------------------
+
+  private check(ctx: AccessContext, interaction: Interaction, type: string): void {
+    if (!(SUPPORTED_TYPES as readonly string[]).includes(type)) throw FhirError.notFoundType(type);
+    if (!isAllowed(ctx.actor.role, interaction, type)) {
+      // Denials are access events too; recorded without waiting (they release no data).
+      this.deps.audit.record(ctx, { action: interaction, outcome: 'denied', resourceRefs: [type], patientIds: [] }).catch(() => {});
+      throw FhirError.forbidden(`role ${ctx.actor.role} may not ${interaction} ${type}`);
+    }
+  }
+
+  private async keys(ctx: AccessContext): Promise<TenantKeys> {
+    try { return await this.deps.keyring.keys(ctx.tenantId); } catch {
+      throw FhirError.serviceUnavailable('key provider unavailable');
+    }
+  }
+
+  private open(keys: TenantKeys, tenantId: string, type: string, id: string, version: number, body: Uint8Array): string {
+    try {
+      return this.cipher.open(keys, resourceAad(tenantId, type, id, version), Buffer.from(body.buffer, body.byteOffset, body.byteLength)).toString('utf8');
+    } catch {
+      throw FhirError.serviceUnavailable(`${type}/${id} could not be decrypted`);
+    }
+  }
+
+  private async record(ctx: AccessContext, e: AccessEvent): Promise<void> {
+    try { await this.deps.audit.record(ctx, e); } catch {
+      throw FhirError.serviceUnavailable('access log unavailable');
+    }
+  }
+
+  /** Database failures become 503 (fail closed, no driver message leaks); FHIR errors pass through. */
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try { return await fn(); } catch (e) {
+      if (e instanceof FhirError) throw e;
+      if (e instanceof AuditUnavailableError) throw FhirError.serviceUnavailable('access log unavailable');
+      throw FhirError.serviceUnavailable('database unavailable', e);
+    }
+  }
+}
+
+export interface TransactionOps {
+  create(resource: any, id?: string): Promise<WriteResult>;
+  update(type: string, id: string, resource: any, ifMatch?: number): Promise<WriteResult>;
+  delete(type: string, id: string): Promise<VersionInfo | null>;
+}

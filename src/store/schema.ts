@@ -1,0 +1,41 @@
+// Table types for Kysely. Patient content lives only in `body` (ciphertext) and `tokens` (blind indexes).
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+
+export interface TenantsTable { tenant_id: string; name: string; created_at: Generated<Timestamp> }
+export interface SitesTable { tenant_id: string; site_id: string; name: string; created_at: Generated<Timestamp> }
+export interface DataKeysTable {
+  tenant_id: string; purpose: string; version: number; wrapped: Uint8Array; provider: string;
+  created_at: Generated<Timestamp>; retired_at: Timestamp | null;
+}
+export interface ApiTokensTable {
+  tenant_id: string; token_id: string; secret_hash: Uint8Array; role: string; label: string;
+  created_at: Generated<Timestamp>; expires_at: Timestamp | null; revoked_at: Timestamp | null;
+}
+export interface ResourcesTable {
+  tenant_id: string; resource_type: string; id: string; version: number; last_updated: Timestamp;
+  deleted: boolean; body: Uint8Array | null; tokens: string[];
+}
+export interface ResourceHistoryTable {
+  tenant_id: string; resource_type: string; id: string; version: number; last_updated: Timestamp;
+  deleted: boolean; body: Uint8Array | null;
+}
+export interface AuditEventsTable {
+  tenant_id: string; seq: Generated<string>; recorded_at: Generated<Timestamp>;
+  actor_kind: string; actor_id: string; role: string; site_id: string | null; client_id: string | null;
+  ip: string | null; purpose: string; action: string; outcome: string;
+  resource_refs: string[]; patient_ids: string[]; detail: string | null;
+}
+export interface MigrationsTable { tenant_id: string; version: number; name: string; applied_at: Generated<Timestamp> }
+
+export interface DB {
+  tenants: TenantsTable;
+  sites: SitesTable;
+  data_keys: DataKeysTable;
+  api_tokens: ApiTokensTable;
+  resources: ResourcesTable;
+  resource_history: ResourceHistoryTable;
+  audit_events: AuditEventsTable;
+  schema_migrations: MigrationsTable;
+}
