@@ -1,0 +1,63 @@
+// The `cerbere` command. Runs inside the running server through its admin socket when there is
+// one (the embedded database admits a single process), otherwise opens the database itself.
+import cliProgress from 'cli-progress';
+import { loadConfig, ConfigError } from '../config.ts';
+import { openServices } from '../services.ts';
+import { runCommand, resolveCommand, USAGE } from './commands.ts';
+import { runRemote, socketAnswers } from '../server/admin-socket.ts';
+import type { Io } from './io.ts';
+import { KeyProviderError } from '../vault/key-provider.ts';
+
+function terminalIo(): Io & { stop(): void } {
+  let bar: cliProgress.SingleBar | null = null;
+  return {
+    line: (t) => { if (bar) { bar.stop(); bar = null; } console.log(t); },
+    progress: (done, total, label) => {
+      if (!bar) {
+        bar = new cliProgress.SingleBar({ format: `${label} [{bar}] {percentage}% | {value}/{total} | {eta_formatted} left`, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
+        bar.start(total, done);
+      }
+      bar.update(done);
+      if (done >= total) { bar.stop(); bar = null; }
+    },
+    stop: () => { bar?.stop(); bar = null; },
+  };
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (!argv.length || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    console.log(USAGE);
+    return argv.length ? 0 : 2;
+  }
+  if (argv[0] === 'start') {
+    const { startServer } = await import('../main.ts');
+    await startServer();
+    return -1; // keeps running
+  }
+  if (!resolveCommand(argv)) {
+    console.error(`cerbere: unknown command "${argv.join(' ').slice(0, 40)}"; see cerbere --help`);
+    return 2;
+  }
+  const config = loadConfig();
+  const io = terminalIo();
+  if (await socketAnswers(config.adminSocket)) {
+    const code = await runRemote(config.adminSocket, argv, io.line, io.progress);
+    io.stop();
+    return code;
+  }
+  const services = await openServices(config);
+  try {
+    return await runCommand(services, argv, io);
+  } finally {
+    io.stop();
+    await services.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { if (code >= 0) process.exit(code); },
+  (e) => {
+    console.error(`cerbere: ${e instanceof ConfigError || e instanceof KeyProviderError ? e.message : 'failed to start (database or key file unavailable)'}`);
+    process.exit(1);
+  },
+);

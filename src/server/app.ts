@@ -1,0 +1,96 @@
+// The Fastify application: security headers, authentication, error mapping, routes.
+// Routes are thin: they parse, call the repository, and format FHIR responses.
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import type { Services } from '../services.ts';
+import { errorToOutcome, FhirError, operationOutcome } from '../fhir/outcome.ts';
+import type { AccessContext } from '../audit/context.ts';
+import { registerFhirRoutes } from './fhir-routes.ts';
+
+export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+
+const PURPOSES = new Set(['TREAT', 'ETREAT', 'HPAYMT', 'HOPERAT', 'PATRQT', 'PUBHLTH', 'HRESCH', 'HSYSADMIN', 'COVERAGE']);
+
+declare module 'fastify' {
+  interface FastifyRequest { access?: AccessContext }
+}
+
+export interface AppOptions { logLevel?: string | false; rateLimitPerMinute?: number }
+
+export async function buildApp(services: Services, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logLevel ? { level: opts.logLevel, redact: ['req.headers.authorization'] } : false,
+    // Fastify's own request lines would print URLs with query strings: we log route patterns instead.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 8 * 1024 * 1024,
+    return503OnClosing: true,
+    // Query strings may carry search values: never let them into logs.
+    requestIdHeader: false,
+  });
+
+  await app.register(helmet, { global: true });
+  await app.register(rateLimit, {
+    max: opts.rateLimitPerMinute ?? 600_000,
+    timeWindow: 60_000,
+    keyGenerator: (req) => (req.headers.authorization ?? '').slice(-24) || req.ip,
+    errorResponseBuilder: () => new FhirError(429, [{ severity: 'error', code: 'throttled', diagnostics: 'too many requests' }]),
+  });
+
+  app.addContentTypeParser(['application/fhir+json'], { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, [...new URLSearchParams(String(body))]);
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const { status, outcome } = errorToOutcome(err);
+    if (status >= 500) req.log.error({ code: (err as any)?.code, cause: (err as any)?.cause?.code, route: req.routeOptions?.url }, 'request failed');
+    reply.code(status).type(FHIR_JSON).send(outcome);
+  });
+  app.setNotFoundHandler((_req, reply) => {
+    reply.code(404).type(FHIR_JSON).send(operationOutcome([{ severity: 'error', code: 'not-found', diagnostics: 'no such endpoint' }]));
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info({ method: req.method, route: req.routeOptions?.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+
+  app.get('/healthz', async (_req, reply) => {
+    try {
+      await services.provider.check();
+      await services.database.db.selectFrom('tenants').select('tenant_id').limit(1).execute();
+      return { status: 'ok' };
+    } catch {
+      reply.code(503);
+      return { status: 'unavailable' };
+    }
+  });
+
+  await app.register(async (fhir) => {
+    fhir.addHook('onRequest', async (req) => {
+      if (req.method === 'GET' && (req.url === '/fhir/metadata' || req.url.startsWith('/fhir/metadata?'))) return;
+      req.access = await authenticate(services, req);
+    });
+    registerFhirRoutes(fhir, services);
+  }, { prefix: '/fhir' });
+
+  return app;
+}
+
+async function authenticate(services: Services, req: FastifyRequest): Promise<AccessContext> {
+  const h = req.headers.authorization;
+  if (!h || !h.startsWith('Bearer ')) throw FhirError.unauthorized();
+  let principal;
+  try { principal = await services.tokens.verify(h.slice(7).trim()); } catch {
+    throw FhirError.serviceUnavailable('database unavailable');
+  }
+  if (!principal) throw FhirError.unauthorized();
+  const purposeHeader = req.headers['x-purpose-of-use'];
+  const purpose = typeof purposeHeader === 'string' ? purposeHeader.toUpperCase() : 'TREAT';
+  if (!PURPOSES.has(purpose)) throw FhirError.badRequest(`X-Purpose-Of-Use must be one of ${[...PURPOSES].join(', ')}`);
+  return {
+    tenantId: principal.tenantId,
+    actor: { kind: 'token', id: principal.tokenId, role: principal.role },
+    purpose,
+    client: { tokenId: principal.tokenId, ip: req.ip },
+  };
+}
