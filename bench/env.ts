@@ -1,0 +1,19 @@
+// Opens the benchmark database: PostgreSQL (schema cerbere_bench) when DATABASE_URL is set,
+// otherwise PGlite in bench/out/pglite. A fixed key file under bench/out keeps runs comparable.
+import { join, resolve } from 'node:path';
+import { loadConfig } from '../src/config.ts';
+import { openDatabase } from '../src/store/db.ts';
+import { openServices, type Services } from '../src/services.ts';
+import type { ResourceCipher } from '../src/store/cipher.ts';
+import { plainCipher } from './plain-cipher.ts';
+
+export const OUT = resolve('bench/out');
+
+export async function benchServices(opts: { plain?: boolean; poolSize?: number } = {}): Promise<Services> {
+  const url = process.env.DATABASE_URL || null;
+  const dataDir = join(OUT, 'pglite');
+  const database = await openDatabase({ databaseUrl: url, dataDir, schema: url ? 'cerbere_bench' : undefined, poolSize: opts.poolSize ?? 10 });
+  const config = loadConfig({ CERBERE_DATA_DIR: dataDir, CERBERE_KEY_FILE: join(OUT, 'bench.key'), CERBERE_DEMO: 'false', LOG_LEVEL: 'warn' });
+  const cipher: ResourceCipher | undefined = opts.plain ? plainCipher : undefined;
+  return openServices(config, { database, cipher });
+}

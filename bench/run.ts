@@ -1,0 +1,119 @@
+// `npm run bench [-- import|read|search|all] [--patients N] [--seconds S]`
+// Figures of the foundation issue: import of 491,840 patients, Patient read throughput and p99,
+// search by NIR p50, and the cost of encryption (same read path with a bench-only plain cipher).
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import os from 'node:os';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { benchServices, OUT } from './env.ts';
+import { createTenant } from '../src/store/tenants.ts';
+import { createApiToken } from '../src/auth/api-tokens.ts';
+import { seedTenant } from '../src/seed/seed.ts';
+import { systemContext } from '../src/audit/context.ts';
+
+const args = process.argv.slice(2);
+const flag = (name: string, dflt: number) => { const i = args.indexOf(`--${name}`); return i >= 0 ? Number(args[i + 1]) : dflt; };
+const cmd = args.find((a) => !a.startsWith('--') && Number.isNaN(Number(a))) ?? 'all';
+const PATIENTS = flag('patients', 491_840);
+const SECONDS = flag('seconds', 15);
+const DB = process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite';
+const STATE = join(OUT, 'state.json');
+
+const results: Record<string, string> = {};
+const report = (k: string, v: string) => { results[k] = v; console.log(`${k}: ${v}`); };
+
+async function resetDatabase() {
+  if (process.env.DATABASE_URL) {
+    const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await c.connect();
+    await c.query('drop schema if exists cerbere_bench cascade');
+    await c.end();
+  } else rmSync(join(OUT, 'pglite'), { recursive: true, force: true });
+}
+
+async function importBench() {
+  mkdirSync(OUT, { recursive: true });
+  await resetDatabase();
+  const svc = await benchServices({ poolSize: 6 });
+  await createTenant(svc.database.db, svc.keyring, 'bench', 'Bench lab');
+  let last = 0;
+  const t0 = Date.now();
+  const r = await seedTenant(svc, 'bench', { patients: PATIENTS, seed: 491840, ordersPerPatient: 0, batchSize: 1000 }, {
+    line: () => {},
+    progress: (d, t) => { if (d - last >= t / 20 || d === t) { last = d; process.stdout.write(`  imported ${d}/${t} (${Math.round(d / ((Date.now() - t0) / 1000))}/s)\n`); } },
+  });
+  report(`import ${PATIENTS} patients (${DB})`, `${(r.ms / 1000).toFixed(1)} s (${Math.round(PATIENTS / (r.ms / 1000))} patients/s)`);
+  const ids = (await svc.database.db.selectFrom('resources').select('id').where('tenant_id', '=', 'bench').where('resource_type', '=', 'Patient').limit(5000).execute()).map((x) => x.id);
+  const nirs: string[] = [];
+  const ctx = systemContext('bench', 'bench');
+  for (const id of ids.slice(0, 1000)) nirs.push(JSON.parse((await svc.repo.read(ctx, 'Patient', id)).json).identifier[0].value);
+  const token = (await createApiToken(svc.database.db, 'bench', 'service', 'bench')).token;
+  await svc.close();
+
+  // Same read path without encryption, on its own tenant of 20,000 patients.
+  const plain = await benchServices({ plain: true, poolSize: 6 });
+  await createTenant(plain.database.db, plain.keyring, 'bench-plain', 'Bench lab (plaintext, bench only)');
+  await seedTenant(plain, 'bench-plain', { patients: 20_000, seed: 20000, ordersPerPatient: 0, batchSize: 1000 }, { line: () => {}, progress: () => {} });
+  const plainIds = (await plain.database.db.selectFrom('resources').select('id').where('tenant_id', '=', 'bench-plain').where('resource_type', '=', 'Patient').limit(5000).execute()).map((x) => x.id);
+  const plainToken = (await createApiToken(plain.database.db, 'bench-plain', 'service', 'bench')).token;
+  await plain.close();
+  writeFileSync(STATE, JSON.stringify({ ids, nirs, token, plainIds, plainToken, patients: PATIENTS }));
+}
+
+async function startServer(plain: boolean, port: number): Promise<ChildProcess> {
+  const child = fork(join('bench', 'server.ts'), ['--port', String(port), ...(plain ? ['--plain'] : [])], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (c) => reject(new Error(`bench server exited with ${c}`)));
+  });
+  return child;
+}
+
+async function stopServer(child: ChildProcess) {
+  child.send('stop');
+  await new Promise((r) => child.once('exit', r));
+}
+
+function cannon(opts: { url: string; paths: string[]; token: string; connections: number; seconds: number; rate?: number }): Promise<any> {
+  let i = 0;
+  return autocannon({
+    url: opts.url, connections: opts.connections, duration: opts.seconds, overallRate: opts.rate,
+    requests: [{ method: 'GET', headers: { authorization: `Bearer ${opts.token}` }, setupRequest: (req: any) => { req.path = opts.paths[i++ % opts.paths.length]; return req; } }],
+  } as any);
+}
+
+async function readBench() {
+  const st = JSON.parse(readFileSync(STATE, 'utf8'));
+  const port = 18080;
+  const url = `http://127.0.0.1:${port}`;
+  const enc = await startServer(false, port);
+  await cannon({ url, paths: st.ids.map((id: string) => `/fhir/Patient/${id}`), token: st.token, connections: 50, seconds: 3 }); // warm-up
+  const a = await cannon({ url, paths: st.ids.map((id: string) => `/fhir/Patient/${id}`), token: st.token, connections: 50, seconds: SECONDS });
+  if (a.non2xx) throw new Error(`${a.non2xx} non-2xx responses during the read benchmark`);
+  report(`Patient read by id, encrypted (${DB}, 50 connections)`, `${Math.round(a.requests.average)} req/s, p50 ${a.latency.p50} ms, p99 ${a.latency.p99} ms`);
+  const fixed = await cannon({ url, paths: st.ids.map((id: string) => `/fhir/Patient/${id}`), token: st.token, connections: 20, seconds: SECONDS, rate: 1000 });
+  report(`Patient read at 1,000 req/s (${DB})`, `p50 ${fixed.latency.p50} ms, p99 ${fixed.latency.p99} ms, ${fixed.non2xx} errors`);
+  const nir = await cannon({ url, paths: st.nirs.map((n: string) => `/fhir/Patient?identifier=${n}`), token: st.token, connections: 1, seconds: Math.min(SECONDS, 10) });
+  report(`search by NIR among ${st.patients} patients (${DB}, 1 connection)`, `p50 ${nir.latency.p50} ms, p99 ${nir.latency.p99} ms, ${Math.round(nir.requests.average)} req/s`);
+  await stopServer(enc);
+
+  const plain = await startServer(true, port);
+  await cannon({ url, paths: st.plainIds.map((id: string) => `/fhir/Patient/${id}`), token: st.plainToken, connections: 50, seconds: 3 });
+  const encSmall = a.requests.average;
+  const b = await cannon({ url, paths: st.plainIds.map((id: string) => `/fhir/Patient/${id}`), token: st.plainToken, connections: 50, seconds: SECONDS });
+  report(`Patient read by id, plaintext bench build (${DB})`, `${Math.round(b.requests.average)} req/s, p99 ${b.latency.p99} ms`);
+  report('cost of protection (plaintext req/s ÷ encrypted req/s)', `${(b.requests.average / encSmall).toFixed(2)}×`);
+  await stopServer(plain);
+}
+
+const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+console.log(`Cerbère benchmark on ${DB} — ${machine} — ${new Date().toISOString().slice(0, 10)}`);
+if (cmd === 'import' || cmd === 'all') await importBench();
+if (cmd === 'read' || cmd === 'all') {
+  if (!existsSync(STATE)) throw new Error('run `npm run bench -- import` first');
+  await readBench();
+}
+writeFileSync(join(OUT, `results-${DB}.json`), JSON.stringify({ machine, date: new Date().toISOString(), results }, null, 2));
+process.exit(0);

@@ -1,0 +1,14 @@
+// Child process of the read benchmark: serves the FHIR API on a port, with or without encryption.
+import { benchServices } from './env.ts';
+import { buildApp } from '../src/server/app.ts';
+
+const plain = process.argv.includes('--plain');
+const port = Number(process.argv[process.argv.indexOf('--port') + 1]);
+const services = await benchServices({ plain, poolSize: 10 });
+const app = await buildApp(services, { logLevel: false });
+await app.listen({ port, host: '127.0.0.1' });
+process.send?.({ ready: true });
+process.on('message', async (m: any) => {
+  if (m === 'stop') { await app.close(); await services.close(); process.exit(0); }
+  if (m === 'stats') process.send?.({ appended: services.audit.appended });
+});
