@@ -12,3 +12,4 @@ process.on('message', async (m: any) => {
   if (m === 'stop') { await app.close(); await services.close(); process.exit(0); }
   if (m === 'stats') process.send?.({ appended: services.audit.appended });
 });
+process.on('SIGINT', () => process.exit(0));

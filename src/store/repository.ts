@@ -243,7 +243,11 @@ export class Repository {
     const log = new WorkLog();
     const rows = resources.map((r) => { const { resource: _r, ...row } = this.prepare(keys, ctx.tenantId, r, r.id ?? randomUUID(), 1, now, log); return row; });
     await this.guard(() => this.db.transaction().execute(async (tx) => {
-      await tx.insertInto('resources').values(rows).execute();
+      // unnest over arrays: one short statement for the whole batch (bodies travel as base64 text).
+      await sql`insert into resources (tenant_id, resource_type, id, version, last_updated, deleted, body, tokens)
+        select ${ctx.tenantId}, t, i, 1, ${now}, false, decode(b, 'base64'), k::bigint[]
+        from unnest(${rows.map((r) => r.resource_type)}::text[], ${rows.map((r) => r.id)}::text[], ${rows.map((r) => r.body.toString('base64'))}::text[],
+          ${rows.map((r) => `{${r.tokens.join(',')}}`)}::text[]) as x(t, i, b, k)`.execute(tx);
       await this.checkReferences(tx, ctx.tenantId, log.outgoing);
       await this.deps.audit.appendInTransaction(tx, ctx, [{ action: 'create', outcome: 'success', resourceRefs: log.refs, patientIds: log.patients, detail: 'import' }]);
     }));
