@@ -6,6 +6,9 @@ import { createApiToken, revokeApiToken } from '../auth/api-tokens.ts';
 import { TOKEN_ROLES } from '../auth/policy.ts';
 import { seedTenant } from '../seed/seed.ts';
 import { CliError, type Io } from './io.ts';
+import type { CommandTable } from './command-types.ts';
+import { AUDIT_COMMANDS } from './audit-commands.ts';
+import { KEYS_COMMANDS } from './keys-commands.ts';
 
 export const USAGE = `Usage: cerbere <command> [options]
 
@@ -19,9 +22,10 @@ Commands:
   seed --tenant T --patients N [--seed S] [--results K]
                                           add N synthetic French patients (K lab orders each, default 1)
 
+${[...Object.entries(AUDIT_COMMANDS), ...Object.entries(KEYS_COMMANDS)].map(([k, c]) => `  ${c.usage ?? k}`).join('\n')}
+
 Environment: CERBERE_DATA_DIR (default ./data), DATABASE_URL, CERBERE_KEY_FILE (see README).`;
 
-type Handler = (svc: Services, positionals: string[], values: Record<string, string | boolean | undefined>, io: Io) => Promise<void>;
 
 const str = (v: string | boolean | undefined, name: string): string => {
   if (typeof v !== 'string' || !v) throw new CliError(`--${name} is required`);
@@ -38,7 +42,7 @@ async function requireTenant(svc: Services, id: string): Promise<void> {
   if (!(await tenantExists(svc.database.db, id))) throw new CliError(`tenant ${id} does not exist (create it with: cerbere tenant create ${id} --name NAME)`);
 }
 
-const COMMANDS: Record<string, { options: Record<string, { type: 'string' | 'boolean' }>; run: Handler }> = {
+const BASE_COMMANDS: CommandTable = {
   'tenant create': {
     options: { name: { type: 'string' } },
     run: async (svc, pos, v, io) => {
@@ -87,6 +91,8 @@ const COMMANDS: Record<string, { options: Record<string, { type: 'string' | 'boo
     },
   },
 };
+
+const COMMANDS: CommandTable = { ...BASE_COMMANDS, ...AUDIT_COMMANDS, ...KEYS_COMMANDS };
 
 /** Finds the command in argv; returns null for start/help handled by the caller. */
 export function resolveCommand(argv: string[]): { key: string; rest: string[] } | null {

@@ -7,6 +7,7 @@ import type { Services } from '../services.ts';
 import { errorToOutcome, FhirError, operationOutcome } from '../fhir/outcome.ts';
 import type { AccessContext } from '../audit/context.ts';
 import { registerFhirRoutes } from './fhir-routes.ts';
+import { registerLogRoutes } from './log-routes.ts';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
@@ -72,6 +73,8 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     });
     registerFhirRoutes(fhir, services);
   }, { prefix: '/fhir' });
+
+  await registerLogRoutes(app, services);
 
   return app;
 }
