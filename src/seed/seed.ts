@@ -3,6 +3,7 @@
 import type { Services } from '../services.ts';
 import { systemContext } from '../audit/context.ts';
 import type { Io } from '../cli/io.ts';
+import { randomBytes } from 'node:crypto';
 import { createGenerator } from './synthetic.ts';
 
 export interface SeedOptions { patients: number; seed: number; ordersPerPatient: number; batchSize?: number }
@@ -25,7 +26,10 @@ export function materialize(entries: Array<{ fullUrl: string; resource: any }>):
 export async function seedTenant(svc: Services, tenantId: string, opts: SeedOptions, io: Io): Promise<{ patients: number; resources: number; ms: number }> {
   const t0 = Date.now();
   const ctx = systemContext(tenantId, 'seed');
-  const gen = createGenerator(opts.seed, { tenant: tenantId });
+  // A fresh id salt per run: seeding the same tenant twice must not collide on ids; MRNs continue.
+  const existing = await svc.database.db.selectFrom('resources').select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('tenant_id', '=', tenantId).where('resource_type', '=', 'Patient').executeTakeFirst();
+  const gen = createGenerator(opts.seed, { tenant: tenantId, idSalt: randomBytes(8).toString('hex'), mrnStart: Number(existing?.n ?? 0) + 1 });
   const batchSize = opts.batchSize ?? 500;
   let resources = 0;
 

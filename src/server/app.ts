@@ -8,6 +8,7 @@ import { errorToOutcome, FhirError, operationOutcome } from '../fhir/outcome.ts'
 import type { AccessContext } from '../audit/context.ts';
 import { registerFhirRoutes } from './fhir-routes.ts';
 import { registerLogRoutes } from './log-routes.ts';
+import { loadFhirDefinitions } from '../fhir/validate.ts';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
@@ -20,6 +21,7 @@ declare module 'fastify' {
 export interface AppOptions { logLevel?: string | false; rateLimitPerMinute?: number }
 
 export async function buildApp(services: Services, opts: AppOptions = {}): Promise<FastifyInstance> {
+  loadFhirDefinitions(); // once per process, so the first request does not pay ≈0.8 s
   const app = Fastify({
     logger: opts.logLevel ? { level: opts.logLevel, redact: ['req.headers.authorization'] } : false,
     // Fastify's own request lines would print URLs with query strings: we log route patterns instead.

@@ -286,7 +286,10 @@ export class Repository {
     const resource = { ...input, id, meta: { ...(input.meta ?? {}), versionId: String(version), lastUpdated: now.toISOString() } };
     delete resource.meta.source;
     for (const ref of extractReferences(resource)) {
-      const m = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(ref.reference);
+      // Relative references (optionally versioned) must resolve in this tenant; conditional
+      // references are refused; absolute URLs point outside this server and are kept as given.
+      const m = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[A-Za-z0-9\-.]{1,64})?$/.exec(ref.reference);
+      if (/^[A-Z][A-Za-z]+\?/.test(ref.reference)) throw FhirError.badRequest(`conditional references are not supported (at ${ref.path})`, [ref.path]);
       if (m) {
         if (!log.outgoing.has(m[1])) log.outgoing.set(m[1], new Set());
         log.outgoing.get(m[1])!.add(m[2]);

@@ -45,3 +45,11 @@ test(`[${DB_LABEL}] tenant A cannot reach tenant B's patient by any path`, async
   assert.ok(batch.entry[0].response.status.startsWith('4'));
   assert.equal((await app.inject({ url: `/fhir/Patient/${id}`, headers: { authorization: `Bearer ${b}` } })).statusCode, 200);
 });
+
+test(`[${DB_LABEL}] versioned and conditional references cannot point into another tenant`, async () => {
+  const h = { authorization: `Bearer ${a}` };
+  for (const reference of [`Patient/${bPatient.id}/_history/1`, 'Patient?identifier=255081416802538']) {
+    const r = await app.inject({ method: 'POST', url: '/fhir/Observation', headers: h, payload: { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference } } });
+    assert.equal(r.statusCode, 400, reference);
+  }
+});
