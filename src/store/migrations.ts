@@ -39,6 +39,41 @@ export const MIGRATIONS: Migration[] = [
       `CREATE INDEX audit_events_actor ON audit_events (tenant_id, actor_id, recorded_at)`,
     ],
   },
+  {
+    version: 2,
+    name: 'audit-merkle-log',
+    statements: [
+      // Position and RFC 9162 leaf hash of each event in its tenant's Merkle log, set once by the integrator.
+      `ALTER TABLE audit_events ADD COLUMN leaf_index bigint, ADD COLUMN leaf_hash bytea`,
+      `CREATE UNIQUE INDEX audit_events_leaf ON audit_events (tenant_id, leaf_index)`,
+      `CREATE INDEX audit_events_pending ON audit_events (tenant_id, seq) WHERE leaf_index IS NULL`,
+      // Current tree per tenant: the compact range (JSON) lets the integrator append without re-reading leaves.
+      `CREATE TABLE audit_log_state (tenant_id text PRIMARY KEY, size bigint NOT NULL, root bytea NOT NULL,
+         compact_range text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`,
+      // Signed C2SP checkpoints; copies are also written outside the database (see src/audit/log.ts).
+      `CREATE TABLE audit_checkpoints (tenant_id text NOT NULL, size bigint NOT NULL, root bytea NOT NULL, note text NOT NULL,
+         created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (tenant_id, size))`,
+      // Append-only: an UPDATE may only set leaf_index/leaf_hash from NULL; DELETE and TRUNCATE are refused.
+      // Retention pruning (issue 4) will need a controlled exception here, together with a signed checkpoint.
+      `CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF TG_OP = 'UPDATE' AND OLD.leaf_index IS NULL AND OLD.leaf_hash IS NULL
+            AND NEW.leaf_index IS NOT NULL AND NEW.leaf_hash IS NOT NULL
+            AND (NEW.tenant_id, NEW.seq, NEW.recorded_at, NEW.actor_kind, NEW.actor_id, NEW.role, NEW.site_id, NEW.client_id,
+                 NEW.ip, NEW.purpose, NEW.action, NEW.outcome, NEW.resource_refs, NEW.patient_ids, NEW.detail)
+                IS NOT DISTINCT FROM
+                (OLD.tenant_id, OLD.seq, OLD.recorded_at, OLD.actor_kind, OLD.actor_id, OLD.role, OLD.site_id, OLD.client_id,
+                 OLD.ip, OLD.purpose, OLD.action, OLD.outcome, OLD.resource_refs, OLD.patient_ids, OLD.detail) THEN
+           RETURN NEW;
+         END IF;
+         RAISE EXCEPTION 'audit_events is append-only' USING ERRCODE = 'insufficient_privilege';
+       END $$`,
+      `CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
+         FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()`,
+      `CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
+         FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<DB>): Promise<number[]> {

@@ -26,6 +26,15 @@ export interface AuditEventsTable {
   actor_kind: string; actor_id: string; role: string; site_id: string | null; client_id: string | null;
   ip: string | null; purpose: string; action: string; outcome: string;
   resource_refs: string[]; patient_ids: string[]; detail: string | null;
+  /** Set once by the log integrator (src/audit/log.ts); NULL until then. */
+  leaf_index: ColumnType<string | null, never, string>; leaf_hash: ColumnType<Uint8Array | null, never, Uint8Array>;
+}
+export interface AuditLogStateTable {
+  tenant_id: string; size: ColumnType<string, string | number, string | number>; root: Uint8Array;
+  compact_range: string; updated_at: Generated<Timestamp>;
+}
+export interface AuditCheckpointsTable {
+  tenant_id: string; size: ColumnType<string, string | number, never>; root: Uint8Array; note: string; created_at: Generated<Timestamp>;
 }
 export interface MigrationsTable { tenant_id: string; version: number; name: string; applied_at: Generated<Timestamp> }
 
@@ -37,5 +46,7 @@ export interface DB {
   resources: ResourcesTable;
   resource_history: ResourceHistoryTable;
   audit_events: AuditEventsTable;
+  audit_log_state: AuditLogStateTable;
+  audit_checkpoints: AuditCheckpointsTable;
   schema_migrations: MigrationsTable;
 }
