@@ -13,6 +13,9 @@ export interface Config {
   adminSocket: string;
   maxPageSize: number;
   auditBatchMax: number;
+  /** Signed checkpoints of the access log are copied here, outside the database. */
+  checkpointDir: string;
+  witnessUrl: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -37,6 +40,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = resolve(env.CERBERE_DATA_DIR || './data');
   const databaseUrl = env.DATABASE_URL || null;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new ConfigError('DATABASE_URL must start with postgres:// or postgresql://');
+  const witnessUrl = env.CERBERE_WITNESS_URL || null;
+  if (witnessUrl && !/^https?:\/\/[^\s]+$/.test(witnessUrl)) throw new ConfigError('CERBERE_WITNESS_URL must be an http:// or https:// URL');
   return {
     port: int(env, 'PORT', 8080, 0, 65535),
     host: env.HOST || '127.0.0.1',
@@ -49,5 +54,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminSocket: resolve(env.CERBERE_ADMIN_SOCKET || join(dataDir, 'admin.sock')),
     maxPageSize: int(env, 'CERBERE_MAX_PAGE_SIZE', 100, 1, 1000),
     auditBatchMax: int(env, 'CERBERE_AUDIT_BATCH_MAX', 512, 1, 10000),
+    checkpointDir: resolve(env.CERBERE_CHECKPOINT_DIR || join(dataDir, 'checkpoints')),
+    witnessUrl,
   };
 }

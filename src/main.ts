@@ -55,6 +55,7 @@ export async function startServer(): Promise<void> {
   const demoToken = await ensureDemo(services, config, out);
   const app = await buildApp(services, { logLevel: config.logLevel });
   const admin = await startAdminSocket(services, config.adminSocket);
+  services.log.start();
   await app.listen({ port: config.port, host: config.host });
   const url = `http://${config.host === '0.0.0.0' || config.host === '127.0.0.1' ? 'localhost' : config.host}:${config.port}`;
   out(`Cerbère listening on ${url}/fhir (database: ${services.database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}/db` : 'PostgreSQL'})`);

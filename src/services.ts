@@ -4,6 +4,7 @@ import { openDatabase, type Database } from './store/db.ts';
 import { loadOrCreateKeyFile, LocalKeyFileProvider, type KeyProvider } from './vault/key-provider.ts';
 import { Keyring } from './vault/keyring.ts';
 import { AuditRecorder } from './audit/recorder.ts';
+import { AuditLog } from './audit/log.ts';
 import { Repository } from './store/repository.ts';
 import { ApiTokenVerifier } from './auth/api-tokens.ts';
 import type { ResourceCipher } from './store/cipher.ts';
@@ -14,6 +15,8 @@ export interface Services {
   provider: KeyProvider;
   keyring: Keyring;
   audit: AuditRecorder;
+  /** Merkle log integrator and checkpoint signer; the server starts it, tests and the CLI call it directly. */
+  log: AuditLog;
   repo: Repository;
   tokens: ApiTokenVerifier;
   keyFileCreated: boolean;
@@ -34,8 +37,9 @@ export async function openServices(config: Config, opts: { cipher?: ResourceCiph
   const audit = new AuditRecorder(database.db, { batchMax: config.auditBatchMax, concurrency: database.kind === 'postgres' ? 3 : 1 });
   const repo = new Repository({ db: database.db, keyring, audit, cipher: opts.cipher });
   const tokens = new ApiTokenVerifier(database.db);
+  const log = new AuditLog(database.db, provider, { checkpointDir: config.checkpointDir, witnessUrl: config.witnessUrl });
   return {
-    config, database, provider, keyring, audit, repo, tokens, keyFileCreated,
-    close: async () => { keyring.evictAll(); await database.close(); },
+    config, database, provider, keyring, audit, log, repo, tokens, keyFileCreated,
+    close: async () => { await log.stop(); keyring.evictAll(); await database.close(); },
   };
 }

@@ -22,6 +22,8 @@ export class TenantKeys {
     return k;
   }
   get current(): Buffer { return this.enc(this.encVersion); }
+  /** A copy of the index key, for import workers (same process; never stored or logged). */
+  indexKeyCopy(): Buffer { return Buffer.from(this.idxKey); }
   /** HKDF subkey per resource type and search parameter, cached. */
   subkey(resourceType: string, param: string): Buffer {
     const name = resourceType + '/' + param;
@@ -39,7 +41,7 @@ export class TenantKeys {
 
 export class KeyringError extends Error {}
 
-const wrapContext = (tenantId: string, purpose: string, version: number) => `cerbere/v1/data-key|${tenantId}|${purpose}|${version}`;
+export const wrapContext = (tenantId: string, purpose: string, version: number) => `cerbere/v1/data-key|${tenantId}|${purpose}|${version}`;
 
 export class Keyring {
   private readonly cache = new Map<string, TenantKeys>();
@@ -69,7 +71,7 @@ export class Keyring {
 
   private async load(tenantId: string): Promise<TenantKeys> {
     const rows = await this.db.selectFrom('data_keys').select(['purpose', 'version', 'wrapped', 'retired_at'])
-      .where('tenant_id', '=', tenantId).orderBy('version').execute();
+      .where('tenant_id', '=', tenantId).where('purpose', 'in', ['enc', 'idx']).orderBy('version').execute();
     const enc = new Map<number, Buffer>();
     let encVersion = 0;
     let idx: Buffer | null = null;

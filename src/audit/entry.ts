@@ -1,0 +1,37 @@
+// Canonical encoding of an access event as a Merkle log entry (version 1).
+//
+// entry = UTF-8 of JSON.stringify([
+//   "cerbere-audit/1", tenant_id, leaf_index (number), seq (decimal string),
+//   recorded_at (UTC, "YYYY-MM-DDTHH:MM:SS.ffffffZ", microseconds), actor_kind, actor_id, role,
+//   site_id, client_id, ip, purpose, action, outcome, resource_refs (string[]), patient_ids (string[]), detail ])
+// Absent values are null. Fixed field order, internal ids only (no name, NIR or clinical value).
+// The tenant and the leaf index are part of the entry, so an event cannot be moved to another
+// position or another tenant's log without its leaf hash changing.
+import { sql, type RawBuilder } from 'kysely';
+import { leafHash } from './merkle.ts';
+
+export const ENTRY_FORMAT = 'cerbere-audit/1';
+
+/** Event columns as selected by `EVENT_COLUMNS` (recorded_at already formatted by the database). */
+export interface EventRow {
+  seq: string; at: string; actor_kind: string; actor_id: string; role: string; site_id: string | null;
+  client_id: string | null; ip: string | null; purpose: string; action: string; outcome: string;
+  resource_refs: string[]; patient_ids: string[]; detail: string | null;
+}
+
+/** The SQL select list for EventRow; the timestamp is formatted by PostgreSQL at full precision.
+ *  seq is aliased as text: ORDER BY must name the table column (e.seq), not the alias. */
+export const EVENT_COLUMNS: RawBuilder<unknown> = sql.raw(`seq::text as seq,
+  to_char(recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at,
+  actor_kind, actor_id, role, site_id, client_id, ip, purpose, action, outcome, resource_refs, patient_ids, detail`);
+
+export function encodeEntry(tenantId: string, leafIndex: number, e: EventRow): Buffer {
+  return Buffer.from(JSON.stringify([
+    ENTRY_FORMAT, tenantId, leafIndex, e.seq, e.at, e.actor_kind, e.actor_id, e.role, e.site_id, e.client_id, e.ip,
+    e.purpose, e.action, e.outcome, e.resource_refs, e.patient_ids, e.detail,
+  ]), 'utf8');
+}
+
+export function entryLeafHash(tenantId: string, leafIndex: number, e: EventRow): Buffer {
+  return leafHash(encodeEntry(tenantId, leafIndex, e));
+}

@@ -1,0 +1,188 @@
+// The per-tenant tamper-evident access log. Events are written by the recorder (no Merkle work on
+// the request path); this integrator then gives them dense leaf indices in integration order, keeps
+// each tenant's tree state, and signs C2SP checkpoints that are copied outside the database.
+//
+// Concurrency: a tenant is integrated in one transaction holding its audit_log_state row FOR UPDATE,
+// so several servers never integrate the same tenant at once. An event that commits late (lower seq)
+// simply gets a later leaf index.
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '../store/schema.ts';
+import type { KeyProvider } from '../vault/key-provider.ts';
+import { CompactRange, EMPTY_ROOT } from './merkle.ts';
+import { formatCheckpoint, signNote } from './note.ts';
+import { EVENT_COLUMNS, entryLeafHash, type EventRow } from './entry.ts';
+import { LogSigners, logOrigin } from './signer.ts';
+import { CheckpointDir, pushToWitness } from './publish.ts';
+
+export interface AuditLogOptions {
+  checkpointDir: string;
+  witnessUrl: string | null;
+  /** Integration period while the server runs. */
+  intervalMs?: number;
+  /** Least time between two checkpoints of a tenant (a new one only if the size changed). */
+  checkpointEveryMs?: number;
+  batchSize?: number;
+  /** Operational messages (tenant ids and codes only, never event content). */
+  log?: (message: string) => void;
+}
+
+export interface StoredCheckpoint { tenantId: string; size: number; root: Buffer; note: string }
+
+export class AuditLog {
+  readonly signers: LogSigners;
+  readonly dir: CheckpointDir;
+  private readonly lastCheckpointAt = new Map<string, number>();
+  private readonly witnessPending = new Map<string, string>();
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = true;
+
+  constructor(private readonly db: Kysely<DB>, provider: KeyProvider, private readonly opts: AuditLogOptions) {
+    this.signers = new LogSigners(db, provider);
+    this.dir = new CheckpointDir(opts.checkpointDir);
+  }
+
+  private get batchSize() { return this.opts.batchSize ?? 10_000; }
+  private report(msg: string) { (this.opts.log ?? ((m) => console.error(`cerbere: access log: ${m}`)))(msg); }
+
+  /** Integrates every pending event of the tenant; resolves with the new tree size. */
+  async integrate(tenantId: string): Promise<{ size: number; added: number }> {
+    let added = 0;
+    for (;;) {
+      const r = await this.integrateBatch(tenantId);
+      added += r.added;
+      if (r.added < this.batchSize) return { size: r.size, added };
+    }
+  }
+
+  /** Integrates all tenants with pending events; returns how many events were added. */
+  async integrateAll(): Promise<number> {
+    const rows = await sql<{ tenant_id: string }>`select distinct tenant_id from audit_events where leaf_index is null`.execute(this.db);
+    let added = 0;
+    for (const r of rows.rows) added += (await this.integrate(r.tenant_id)).added;
+    return added;
+  }
+
+  private async integrateBatch(tenantId: string): Promise<{ size: number; added: number }> {
+    await this.db.insertInto('audit_log_state')
+      .values({ tenant_id: tenantId, size: 0, root: EMPTY_ROOT, compact_range: JSON.stringify(new CompactRange().toJSON()) })
+      .onConflict((oc) => oc.column('tenant_id').doNothing()).execute();
+    return this.db.transaction().execute(async (tx) => {
+      const st = (await sql<{ size: string; compact_range: string }>`select size::text as size, compact_range from audit_log_state
+        where tenant_id = ${tenantId} for update`.execute(tx)).rows[0];
+      const range = CompactRange.fromJSON(JSON.parse(st.compact_range));
+      if (range.size !== Number(st.size)) throw new Error(`log state of ${tenantId} is inconsistent`);
+      const rows = (await sql<EventRow>`select ${EVENT_COLUMNS} from audit_events e where tenant_id = ${tenantId} and leaf_index is null
+        order by e.seq limit ${this.batchSize}`.execute(tx)).rows;
+      if (!rows.length) return { size: range.size, added: 0 };
+      const seqs: string[] = [];
+      const indices: number[] = [];
+      const hashes: string[] = [];
+      for (const row of rows) {
+        const h = entryLeafHash(tenantId, range.size, row);
+        seqs.push(row.seq);
+        indices.push(range.size);
+        hashes.push(h.toString('hex'));
+        range.append(h);
+      }
+      // One statement whatever the batch size (as the recorder does for inserts).
+      await sql`update audit_events e set leaf_index = x.i, leaf_hash = decode(x.h, 'hex')
+        from unnest(${seqs}::bigint[], ${indices}::bigint[], ${hashes}::text[]) as x(s, i, h)
+        where e.tenant_id = ${tenantId} and e.seq = x.s`.execute(tx);
+      await tx.updateTable('audit_log_state').where('tenant_id', '=', tenantId)
+        .set({ size: range.size, root: range.root(), compact_range: JSON.stringify(range.toJSON()), updated_at: sql`now()` }).execute();
+      return { size: range.size, added: rows.length };
+    });
+  }
+
+  /** Signs, stores and publishes a checkpoint of the tenant's current tree if it grew since the last one. */
+  async checkpoint(tenantId: string): Promise<StoredCheckpoint | null> {
+    const st = await this.db.selectFrom('audit_log_state').select(['size', 'root']).where('tenant_id', '=', tenantId).executeTakeFirst();
+    if (!st || Number(st.size) === 0) return null;
+    const size = Number(st.size);
+    const last = await this.db.selectFrom('audit_checkpoints').select((eb) => eb.fn.max('size').as('m')).where('tenant_id', '=', tenantId).executeTakeFirst();
+    if (last?.m != null && Number(last.m) >= size) return null;
+    const signer = await this.signers.get(tenantId);
+    const root = Buffer.from(st.root);
+    const note = signNote(formatCheckpoint({ origin: logOrigin(tenantId), size, rootHash: root }), signer.name, signer.privateKey);
+    await this.db.insertInto('audit_checkpoints').values({ tenant_id: tenantId, size, root, note })
+      .onConflict((oc) => oc.columns(['tenant_id', 'size']).doNothing()).execute();
+    // Another server may have stored this size first; Ed25519 is deterministic, so it is the same note.
+    const stored = await this.db.selectFrom('audit_checkpoints').select('note').where('tenant_id', '=', tenantId).where('size', '=', String(size)).executeTakeFirstOrThrow();
+    this.lastCheckpointAt.set(tenantId, Date.now());
+    await this.publish(tenantId, size, stored.note);
+    return { tenantId, size, root, note: stored.note };
+  }
+
+  private async publish(tenantId: string, size: number, note: string): Promise<void> {
+    try {
+      if (this.dir.write(tenantId, size, note) === 'conflict') this.report(`tenant ${tenantId}: a different checkpoint of size ${size} is already in the checkpoint directory (fork?)`);
+    } catch (e) {
+      this.report(`tenant ${tenantId}: cannot write the checkpoint directory (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    if (this.opts.witnessUrl) {
+      this.witnessPending.set(tenantId, note);
+      await this.pushWitness(tenantId);
+    }
+  }
+
+  /** A failed push is logged and retried on the next tick with the tenant's newest checkpoint. */
+  private async pushWitness(tenantId: string): Promise<void> {
+    const note = this.witnessPending.get(tenantId);
+    if (!note || !this.opts.witnessUrl) return;
+    try {
+      await pushToWitness(this.opts.witnessUrl, tenantId, note);
+      if (this.witnessPending.get(tenantId) === note) this.witnessPending.delete(tenantId);
+    } catch (e) {
+      this.report(`tenant ${tenantId}: witness push failed, will retry (${(e as Error).name})`);
+    }
+  }
+
+  /** One round: integrate, checkpoint the tenants that are due, retry witness pushes. */
+  async tick(): Promise<void> {
+    await this.integrateAll();
+    const due = await sql<{ tenant_id: string; size: string; cp: string | null }>`select s.tenant_id, s.size::text as size,
+      (select max(c.size) from audit_checkpoints c where c.tenant_id = s.tenant_id)::text as cp from audit_log_state s`.execute(this.db);
+    const every = this.opts.checkpointEveryMs ?? 10_000;
+    for (const r of due.rows) {
+      if (r.cp !== null && Number(r.cp) >= Number(r.size)) continue;
+      if (Date.now() - (this.lastCheckpointAt.get(r.tenant_id) ?? 0) < every) continue;
+      await this.checkpoint(r.tenant_id);
+    }
+    for (const t of [...this.witnessPending.keys()]) await this.pushWitness(t);
+  }
+
+  /** Re-copies each tenant's newest checkpoint outside the database (a crash may have come between). */
+  async republishLatest(): Promise<void> {
+    const rows = await sql<{ tenant_id: string; size: string; note: string }>`select distinct on (tenant_id) tenant_id, size::text as size, note
+      from audit_checkpoints order by tenant_id, size desc`.execute(this.db);
+    for (const r of rows.rows) if (this.dir.read(r.tenant_id, r.size) === null) await this.publish(r.tenant_id, Number(r.size), r.note);
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const round = async (first: boolean) => {
+      try {
+        if (first) await this.republishLatest();
+        await this.tick();
+      } catch (e) {
+        this.report(`integration failed (${(e as NodeJS.ErrnoException).code ?? (e as Error).name})`);
+      }
+    };
+    const schedule = (first: boolean) => {
+      this.running = round(first).finally(() => {
+        this.running = null;
+        if (!this.stopped) this.timer = setTimeout(() => schedule(false), this.opts.intervalMs ?? 500).unref();
+      });
+    };
+    schedule(true);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    while (this.running) await this.running;
+  }
+}
