@@ -1,0 +1,116 @@
+// `cerbere audit verify`: recomputes a tenant's tree from the stored events and checks it against
+// every signed checkpoint, in the database and outside it. Stops at the first problem, by position.
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { DB } from '../store/schema.ts';
+import { MerkleTreeLevels, verifyConsistency } from './merkle.ts';
+import { openCheckpoint } from './note.ts';
+import { EVENT_COLUMNS, entryLeafHash, type EventRow } from './entry.ts';
+import { logOrigin } from './signer.ts';
+import type { AuditLog } from './log.ts';
+
+export type ProblemKind = 'altered' | 'deleted' | 'inserted' | 'reordered' | 'checkpoint' | 'state';
+export interface Problem { kind: ProblemKind; leafIndex?: number; size?: number; message: string }
+export interface VerifyResult { tenantId: string; size: number; checkpoints: number; problem: Problem | null }
+
+/** A checkpoint size known from the database, the external directory, or both. */
+interface Known { size: number; db?: { root: Buffer; note: string }; ext?: string }
+
+type Row = EventRow & { leaf_index: string; leaf_hash: Buffer };
+
+export async function verifyTenantLog(db: Kysely<DB>, log: AuditLog, tenantId: string, opts: { pageSize?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<VerifyResult> {
+  await log.integrate(tenantId);
+  const { verifier } = await log.signers.get(tenantId);
+  const origin = logOrigin(tenantId);
+  const state = await db.selectFrom('audit_log_state').select(['size', 'root']).where('tenant_id', '=', tenantId).executeTakeFirst();
+  const stateSize = state ? Number(state.size) : 0;
+  const known = new Map<number, Known>();
+  for (const r of await db.selectFrom('audit_checkpoints').select(['size', 'root', 'note']).where('tenant_id', '=', tenantId).execute()) {
+    known.set(Number(r.size), { size: Number(r.size), db: { root: Buffer.from(r.root), note: r.note } });
+  }
+  for (const size of log.dir.sizes(tenantId)) {
+    const k = known.get(size) ?? { size };
+    k.ext = log.dir.read(tenantId, String(size)) ?? undefined;
+    known.set(size, k);
+  }
+  const checkpoints = [...known.values()].sort((a, b) => a.size - b.size);
+  const result = (problem: Problem | null, size: number): VerifyResult => ({ tenantId, size, checkpoints: checkpoints.length, problem });
+
+  // The signed root of a checkpoint, or the problem with it (signature, copies, row columns).
+  const signedRoot = (k: Known): Buffer | Problem => {
+    const bad = (message: string): Problem => ({ kind: 'checkpoint', size: k.size, message: `checkpoint ${k.size}: ${message}` });
+    if (!k.db) return bad('its copy outside the database is missing from the database (deleted)');
+    if (k.ext === undefined) return bad('has no copy in the checkpoint directory (deleted there, or forged in the database)');
+    if (k.ext !== k.db.note) return bad('differs from its copy in the checkpoint directory (rewritten)');
+    try {
+      const cp = openCheckpoint(k.db.note, verifier, origin);
+      if (cp.size !== k.size || !cp.rootHash.equals(k.db.root)) return bad('the row does not match its signed note (altered)');
+      return cp.rootHash;
+    } catch {
+      return bad('the signature does not verify (forged or altered)');
+    }
+  };
+
+  const tree = new MerkleTreeLevels();
+  let next = 0; // next checkpoint to check
+  let prev: { size: number; root: Buffer } | null = null;
+  // Called each time the tree reaches a size: checks every checkpoint of that size.
+  const atSize = (): Problem | null => {
+    while (next < checkpoints.length && checkpoints[next].size <= tree.size) {
+      const k = checkpoints[next++];
+      const root = signedRoot(k);
+      if (!Buffer.isBuffer(root)) return root;
+      if (k.size < tree.size) continue; // only when size 0 is listed; cannot happen for signed notes
+      if (!tree.root().equals(root)) {
+        const from = prev?.size ?? 0;
+        return { kind: 'altered', leafIndex: from, size: k.size, message: `leaves ${from}..${k.size - 1} do not produce the signed root of checkpoint ${k.size} (an event was altered and re-hashed, or events were replaced)` };
+      }
+      if (prev && !verifyConsistency(prev.size, k.size, tree.consistencyProof(prev.size, k.size), prev.root, root)) {
+        return { kind: 'checkpoint', size: k.size, message: `checkpoint ${k.size} is not consistent with checkpoint ${prev.size}` };
+      }
+      prev = { size: k.size, root };
+    }
+    return null;
+  };
+
+  const pageSize = opts.pageSize ?? 50_000;
+  let last: { index: string; seq: string } | null = null;
+  for (;;) {
+    const after: RawBuilder<unknown> = last ? sql`and (e.leaf_index > ${last.index}::bigint or (e.leaf_index = ${last.index}::bigint and e.seq > ${last.seq}::bigint))` : sql``;
+    const rows: Row[] = (await sql<Row>`select ${EVENT_COLUMNS}, leaf_index::text as leaf_index, leaf_hash from audit_events e
+      where tenant_id = ${tenantId} and leaf_index is not null ${after} order by e.leaf_index, e.seq limit ${pageSize}`.execute(db)).rows;
+    for (const row of rows) {
+      const i = Number(row.leaf_index);
+      const n = tree.size;
+      if (i < n) return result({ kind: 'inserted', leafIndex: i, message: `leaf ${i}: a second event holds this position (inserted)` }, n);
+      if (i > n) return result({ kind: 'deleted', leafIndex: n, message: `leaf ${n}: missing, the next stored event is leaf ${i} (deleted)` }, n);
+      if (i >= stateSize) return result({ kind: 'inserted', leafIndex: i, message: `leaf ${i}: beyond the log size ${stateSize} (inserted)` }, n);
+      const h = entryLeafHash(tenantId, i, row);
+      if (!row.leaf_hash || !h.equals(Buffer.from(row.leaf_hash))) {
+        const j = row.leaf_hash ? originalIndex(tenantId, row, Buffer.from(row.leaf_hash), stateSize) : -1;
+        return result(j >= 0
+          ? { kind: 'reordered', leafIndex: i, message: `leaf ${i}: holds the event hashed for leaf ${j} (reordered)` }
+          : { kind: 'altered', leafIndex: i, message: `leaf ${i}: the event does not match its leaf hash (altered)` }, n);
+      }
+      tree.append(h);
+      const p = atSize();
+      if (p) return result(p, tree.size);
+    }
+    opts.onProgress?.(tree.size, stateSize);
+    if (rows.length < pageSize) break;
+    const end: Row = rows[rows.length - 1];
+    last = { index: end.leaf_index, seq: end.seq };
+  }
+  if (tree.size < stateSize) return result({ kind: 'deleted', leafIndex: tree.size, message: `leaf ${tree.size}: missing, the log size is ${stateSize} (deleted)` }, tree.size);
+  if (next < checkpoints.length) {
+    const k = checkpoints[next];
+    return result({ kind: 'deleted', leafIndex: tree.size, size: k.size, message: `checkpoint ${k.size} covers leaves from ${tree.size} that are missing (deleted)` }, tree.size);
+  }
+  if (state && !tree.root().equals(Buffer.from(state.root))) return result({ kind: 'state', message: 'the stored log state does not match the events (altered)' }, tree.size);
+  return result(null, tree.size);
+}
+
+/** The position an unaltered event was hashed for (the index is part of the entry), or -1. Runs only once, on failure. */
+function originalIndex(tenantId: string, row: EventRow, stored: Buffer, size: number): number {
+  for (let j = 0; j < size; j++) if (entryLeafHash(tenantId, j, row).equals(stored)) return j;
+  return -1;
+}

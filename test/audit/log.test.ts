@@ -1,0 +1,187 @@
+// The tamper-evident access log: integration, signed checkpoints, and `audit verify` against an
+// attacker with database superuser rights (who can disable the append-only trigger).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { testEnv, tenantWithToken, testApp, type TestEnv, DB_LABEL } from '../helpers.ts';
+import { systemContext } from '../../src/audit/context.ts';
+import { AuditLog } from '../../src/audit/log.ts';
+import { verifyTenantLog, type Problem } from '../../src/audit/verify.ts';
+import { EVENT_COLUMNS, entryLeafHash, type EventRow } from '../../src/audit/entry.ts';
+import { inclusionProof, verifyInclusion } from '../../src/audit/merkle.ts';
+import { openCheckpoint, parseVerifierKey, signNote, generateSigningKey } from '../../src/audit/note.ts';
+import { runCommand } from '../../src/cli/commands.ts';
+
+let env: TestEnv;
+before(async () => { env = await testEnv(); });
+after(async () => { await env.close(); });
+
+const L = `[${DB_LABEL}]`;
+const db = () => env.services.database.db;
+const event = (i: number) => ({ action: 'read', outcome: 'success' as const, resourceRefs: [`Patient/p${i}`], patientIds: [`p${i}`] });
+
+/** A tenant with 20 integrated events and checkpoints at sizes 10 and 20. */
+async function logOf20(tenant: string): Promise<void> {
+  await tenantWithToken(env.services, tenant);
+  const ctx = systemContext(tenant, 'TREAT');
+  for (const half of [0, 10]) {
+    await env.services.audit.appendInTransaction(db(), ctx, Array.from({ length: 10 }, (_, i) => event(half + i)));
+    assert.equal((await env.services.log.integrate(tenant)).size, half + 10);
+    assert.ok(await env.services.log.checkpoint(tenant));
+  }
+}
+
+const verify = async (tenant: string): Promise<Problem | null> => (await verifyTenantLog(db(), env.services.log, tenant, { pageSize: 7 })).problem;
+
+/** Runs SQL as an attacker would: with the append-only trigger disabled. */
+async function asAttacker(run: () => Promise<unknown>): Promise<void> {
+  await sql`alter table audit_events disable trigger audit_events_append_only`.execute(db());
+  try { await run(); } finally { await sql`alter table audit_events enable trigger audit_events_append_only`.execute(db()); }
+}
+
+test(`${L} an untampered log verifies, with the CLI printing a one-line summary`, async () => {
+  await logOf20('ok');
+  const r = await verifyTenantLog(db(), env.services.log, 'ok', { pageSize: 7 });
+  assert.deepEqual({ problem: r.problem, size: r.size, checkpoints: r.checkpoints }, { problem: null, size: 20, checkpoints: 2 });
+  const lines: string[] = [];
+  const io = { line: (t: string) => lines.push(t), progress: () => {} };
+  assert.equal(await runCommand(env.services, ['audit', 'verify', '--tenant', 'ok'], io), 0);
+  assert.match(lines.at(-1)!, /^access log verified: 1 tenant\(s\), 20 events, 2 checkpoints/);
+  assert.equal(await runCommand(env.services, ['audit', 'public-key', '--tenant', 'ok'], io), 0);
+  assert.equal(parseVerifierKey(lines.at(-1)!).name, 'cerbere/ok');
+});
+
+test(`${L} the trigger refuses UPDATE and DELETE of integrated events`, async () => {
+  await logOf20('trg');
+  await assert.rejects(sql`update audit_events set actor_id = 'x' where tenant_id = 'trg'`.execute(db()));
+  await assert.rejects(sql`update audit_events set leaf_index = leaf_index + 100 where tenant_id = 'trg'`.execute(db()));
+  await assert.rejects(sql`delete from audit_events where tenant_id = 'trg'`.execute(db()));
+});
+
+test(`${L} verify names an altered event`, async () => {
+  await logOf20('alt');
+  await asAttacker(() => sql`update audit_events set actor_id = 'someone-else' where tenant_id = 'alt' and leaf_index = 7`.execute(db()));
+  const p = await verify('alt');
+  assert.equal(p?.kind, 'altered');
+  assert.equal(p?.leafIndex, 7);
+  const lines: string[] = [];
+  assert.notEqual(await runCommand(env.services, ['audit', 'verify', '--tenant', 'alt'], { line: (t) => lines.push(t), progress: () => {} }), 0);
+  assert.match(lines.join('\n'), /FAILED verification: leaf 7:/);
+});
+
+test(`${L} verify detects an event altered and re-hashed, by the signed root`, async () => {
+  await logOf20('rehash');
+  await asAttacker(async () => {
+    await sql`update audit_events set patient_ids = '{}' where tenant_id = 'rehash' and leaf_index = 13`.execute(db());
+    const row = (await sql<EventRow>`select ${EVENT_COLUMNS} from audit_events where tenant_id = 'rehash' and leaf_index = 13`.execute(db())).rows[0];
+    await sql`update audit_events set leaf_hash = ${entryLeafHash('rehash', 13, row)} where tenant_id = 'rehash' and leaf_index = 13`.execute(db());
+  });
+  const p = await verify('rehash');
+  assert.equal(p?.kind, 'altered');
+  assert.equal(p?.size, 20);
+  assert.match(p!.message, /leaves 10\.\.19/);
+});
+
+test(`${L} verify names a deleted event, in the middle and at the end`, async () => {
+  await logOf20('del');
+  await asAttacker(() => sql`delete from audit_events where tenant_id = 'del' and leaf_index = 5`.execute(db()));
+  assert.deepEqual([(await verify('del'))?.kind, (await verify('del'))?.leafIndex], ['deleted', 5]);
+  await logOf20('del2');
+  await asAttacker(() => sql`delete from audit_events where tenant_id = 'del2' and leaf_index = 19`.execute(db()));
+  assert.deepEqual([(await verify('del2'))?.kind, (await verify('del2'))?.leafIndex], ['deleted', 19]);
+});
+
+test(`${L} verify names a forged event inserted with a leaf index`, async () => {
+  await logOf20('ins');
+  await sql`insert into audit_events (tenant_id, actor_kind, actor_id, role, purpose, action, outcome, leaf_index, leaf_hash)
+    values ('ins', 'token', 'forged', 'service', 'TREAT', 'read', 'success', 20, ${Buffer.alloc(32)})`.execute(db());
+  const p = await verify('ins');
+  assert.deepEqual([p?.kind, p?.leafIndex], ['inserted', 20]);
+});
+
+test(`${L} verify names two events whose leaf indices were swapped`, async () => {
+  await logOf20('swap');
+  await asAttacker(async () => {
+    await sql`update audit_events set leaf_index = -1 where tenant_id = 'swap' and leaf_index = 3`.execute(db());
+    await sql`update audit_events set leaf_index = 3 where tenant_id = 'swap' and leaf_index = 12`.execute(db());
+    await sql`update audit_events set leaf_index = 12 where tenant_id = 'swap' and leaf_index = -1`.execute(db());
+  });
+  const p = await verify('swap');
+  assert.deepEqual([p?.kind, p?.leafIndex], ['reordered', 3]);
+  assert.match(p!.message, /leaf 3: holds the event hashed for leaf 12/);
+});
+
+test(`${L} verify detects a rewritten, a forged or a deleted checkpoint`, async () => {
+  await logOf20('cp1');
+  await sql`update audit_checkpoints set root = ${Buffer.alloc(32, 1)} where tenant_id = 'cp1' and size = 10`.execute(db());
+  assert.deepEqual([(await verify('cp1'))?.kind, (await verify('cp1'))?.size], ['checkpoint', 10]);
+
+  await logOf20('cp2');
+  // A note signed with another key under the same name, written both in the database and outside.
+  const forged = signNote('cerbere/cp2\n10\n' + Buffer.alloc(32, 2).toString('base64') + '\n', 'cerbere/cp2', generateSigningKey().privateKey);
+  await sql`update audit_checkpoints set note = ${forged}, root = ${Buffer.alloc(32, 2)} where tenant_id = 'cp2' and size = 10`.execute(db());
+  assert.match((await verify('cp2'))!.message, /checkpoint 10: differs from its copy/);
+  writeFileSync(join(env.services.config.checkpointDir, 'cp2', '10'), forged);
+  assert.match((await verify('cp2'))!.message, /checkpoint 10: the signature does not verify/);
+
+  await logOf20('cp3');
+  await sql`delete from audit_checkpoints where tenant_id = 'cp3' and size = 20`.execute(db());
+  assert.match((await verify('cp3'))!.message, /checkpoint 20: its copy outside the database is missing from the database/);
+
+  await logOf20('cp4');
+  rmSync(join(env.services.config.checkpointDir, 'cp4', '10'));
+  assert.match((await verify('cp4'))!.message, /checkpoint 10: has no copy in the checkpoint directory/);
+});
+
+test(`${L} a read's event is in the tree, with an inclusion proof against a signed checkpoint`, async () => {
+  const token = await tenantWithToken(env.services, 'rd');
+  const app = await testApp(env);
+  try {
+    const headers = { authorization: `Bearer ${token}` };
+    const p = JSON.parse((await app.inject({ method: 'POST', url: '/fhir/Patient', headers, payload: { resourceType: 'Patient', gender: 'female' } })).body);
+    assert.equal((await app.inject({ url: `/fhir/Patient/${p.id}`, headers })).statusCode, 200);
+  } finally { await app.close(); }
+  await env.services.log.integrate('rd');
+  const cp = await env.services.log.checkpoint('rd');
+  assert.ok(cp);
+  const row = (await sql<EventRow & { leaf_index: string }>`select ${EVENT_COLUMNS}, leaf_index::text as leaf_index from audit_events
+    where tenant_id = 'rd' and action = 'read' and ${p_ids()}`.execute(db())).rows[0];
+  assert.ok(row, 'the read was logged');
+  const leaves = (await db().selectFrom('audit_events').select('leaf_hash').where('tenant_id', '=', 'rd').orderBy('leaf_index').execute()).map((r) => Buffer.from(r.leaf_hash!));
+  const index = Number(row.leaf_index);
+  const verifier = parseVerifierKey((await env.services.log.signers.get('rd')).verifierKey);
+  const signed = openCheckpoint(env.services.log.dir.read('rd', 'latest')!, verifier, 'cerbere/rd');
+  assert.equal(signed.size, cp.size);
+  const leaf = entryLeafHash('rd', index, row);
+  assert.ok(verifyInclusion(leaf, index, signed.size, inclusionProof(index, signed.size, leaves), signed.rootHash));
+  function p_ids() { return sql`cardinality(patient_ids) = 1`; }
+});
+
+test(`${L} checkpoints are pushed to the witness; a failed push is retried`, async () => {
+  const received: string[] = [];
+  let fail = true;
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => { if (fail) { res.statusCode = 503; res.end(); } else { received.push(body); res.end('ok'); } });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  const messages: string[] = [];
+  const log = new AuditLog(db(), env.services.provider, { checkpointDir: env.services.config.checkpointDir, witnessUrl: `http://127.0.0.1:${port}/add`, log: (m) => messages.push(m) });
+  try {
+    await tenantWithToken(env.services, 'wit');
+    await env.services.audit.appendInTransaction(db(), systemContext('wit'), [event(1)]);
+    await log.tick();
+    assert.match(messages.join('\n'), /witness push failed/);
+    fail = false;
+    await log.tick();
+    // Other tenants of this database may be due too: look at this one's notes only.
+    const mine = received.filter((n) => n.startsWith('cerbere/wit\n'));
+    assert.equal(mine.length, 1);
+    assert.match(mine[0], /^cerbere\/wit\n1\n/);
+  } finally { await log.stop(); server.close(); }
+});
