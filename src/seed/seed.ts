@@ -39,7 +39,7 @@ export async function seedTenant(svc: Services, tenantId: string, opts: SeedOpti
   const doctorIds = await svc.repo.importBatch(ctx, doctors);
   resources += 1 + doctorIds.length;
 
-  const concurrency = svc.database.kind === 'postgres' ? 3 : 1;
+  const concurrency = svc.database.kind === 'postgres' ? 3 : 2;
   const inFlight = new Set<Promise<void>>();
   let done = 0;
   io.progress(0, opts.patients, 'patients');

@@ -10,7 +10,7 @@ import type { AccessContext } from '../audit/context.ts';
 import { isAllowed, type Interaction } from '../auth/policy.ts';
 import { FhirError } from '../fhir/outcome.ts';
 import { SUPPORTED_TYPES, validateResource, extractReferences, type ValidationIssue } from '../fhir/validate.ts';
-import { ValidationPool } from '../fhir/validate-pool.ts';
+import { ImportPool } from './import-pool.ts';
 import { patientOf } from '../fhir/search-params.ts';
 import type { SearchQuery } from '../fhir/search-query.ts';
 import { envelopeCipher, resourceAad, type ResourceCipher } from './cipher.ts';
@@ -41,14 +41,14 @@ class WorkLog {
 
 export class Repository {
   private readonly cipher: ResourceCipher;
-  private readonly validation = new ValidationPool();
+  private readonly importPool = new ImportPool();
   constructor(private readonly deps: { db: Kysely<DB>; keyring: Keyring; audit: AuditRecorder; cipher?: ResourceCipher }) {
     this.cipher = deps.cipher ?? envelopeCipher;
   }
 
   get db(): Kysely<DB> { return this.deps.db; }
 
-  async close(): Promise<void> { await this.validation.close(); }
+  async close(): Promise<void> { await this.importPool.close(); }
 
   // ---- reads -------------------------------------------------------------------------------
 
@@ -253,8 +253,11 @@ export class Repository {
     const keys = await this.keys(ctx);
     const now = new Date();
     const log = new WorkLog();
-    const issues = await this.validation.validateMany(resources);
-    const rows = resources.map((r, i) => { const { resource: _r, ...row } = this.prepare(keys, ctx.tenantId, r, r.id ?? randomUUID(), 1, now, log, issues[i]); return row; });
+    const pre = await this.importPool.prepareMany(keys, keys.indexKeyCopy(), resources);
+    const rows = resources.map((r, i) => {
+      const { resource: _r, ...row } = this.prepare(keys, ctx.tenantId, r, r.id ?? randomUUID(), 1, now, log, { issues: pre.issues[i], tokens: pre.tokens[i] });
+      return row;
+    });
     await this.guard(() => this.db.transaction().execute(async (tx) => {
       // unnest over arrays: one short statement for the whole batch (bodies travel as base64 text).
       await sql`insert into resources (tenant_id, resource_type, id, version, last_updated, deleted, body, tokens)
@@ -278,8 +281,9 @@ export class Repository {
     }));
   }
 
-  private prepare(keys: TenantKeys, tenantId: string, input: any, id: string, version: number, now: Date, log: WorkLog, validated?: ValidationIssue[]) {
-    const issues = validated ?? validateResource(input);
+  private prepare(keys: TenantKeys, tenantId: string, input: any, id: string, version: number, now: Date, log: WorkLog,
+    done?: { issues: ValidationIssue[]; tokens: string[] }) {
+    const issues = done?.issues ?? validateResource(input);
     if (issues.some((i) => i.severity === 'error')) throw FhirError.unprocessable(issues);
     if (!ID.test(id)) throw FhirError.badRequest('invalid resource id');
     const type: string = input.resourceType;
@@ -299,7 +303,7 @@ export class Repository {
     }
     log.note(type, id, resource);
     const body = this.cipher.seal(keys, resourceAad(tenantId, type, id, version), Buffer.from(JSON.stringify(resource)));
-    return { tenant_id: tenantId, resource_type: type, id, version, last_updated: now, deleted: false, body, tokens: resourceTokens(keys, resource), resource };
+    return { tenant_id: tenantId, resource_type: type, id, version, last_updated: now, deleted: false, body, tokens: done?.tokens ?? resourceTokens(keys, resource), resource };
   }
 
   private async createIn(tx: Db, keys: TenantKeys, ctx: AccessContext, input: any, log: WorkLog, id?: string): Promise<WriteResult> {

@@ -1,0 +1,21 @@
+// Worker thread of the import pool: validates resources and computes their blind-index tokens,
+// the two costly steps of a bulk import, while the main thread encrypts and writes.
+import { parentPort } from 'node:worker_threads';
+import { loadFhirDefinitions, validateResource } from '../fhir/validate.ts';
+import { TenantKeys } from '../vault/keyring.ts';
+import { resourceTokens } from './indexer.ts';
+
+loadFhirDefinitions();
+const keysByTenant = new Map<string, TenantKeys>();
+
+parentPort!.on('message', (m: { id: number; tenantId: string; idxKey: Uint8Array; resources: any[] }) => {
+  let keys = keysByTenant.get(m.tenantId);
+  if (!keys) {
+    // Index key only: the worker never sees encryption keys.
+    keys = new TenantKeys(m.tenantId, 0, new Map(), Buffer.from(m.idxKey), Date.now());
+    keysByTenant.set(m.tenantId, keys);
+  }
+  const issues = m.resources.map((r) => validateResource(r));
+  const tokens = m.resources.map((r, i) => (issues[i].length ? [] : resourceTokens(keys, r)));
+  parentPort!.postMessage({ id: m.id, issues, tokens });
+});
