@@ -16,20 +16,28 @@ export const ENTRY_FORMAT = 'cerbere-audit/1';
 export interface EventRow {
   seq: string; at: string; actor_kind: string; actor_id: string; role: string; site_id: string | null;
   client_id: string | null; ip: string | null; purpose: string; action: string; outcome: string;
-  resource_refs: string[]; patient_ids: string[]; detail: string | null;
+  /** JSON text of the text[] columns (PostgreSQL's array_to_json): much cheaper to fetch than arrays. */
+  resource_refs: string; patient_ids: string; detail: string | null;
 }
 
 /** The SQL select list for EventRow; the timestamp is formatted by PostgreSQL at full precision.
  *  seq is aliased as text: ORDER BY must name the table column (e.seq), not the alias. */
 export const EVENT_COLUMNS: RawBuilder<unknown> = sql.raw(`seq::text as seq,
   to_char(recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at,
-  actor_kind, actor_id, role, site_id, client_id, ip, purpose, action, outcome, resource_refs, patient_ids, detail`);
+  actor_kind, actor_id, role, site_id, client_id, ip, purpose, action, outcome,
+  array_to_json(resource_refs)::text as resource_refs, array_to_json(patient_ids)::text as patient_ids, detail`);
 
 export function encodeEntry(tenantId: string, leafIndex: number, e: EventRow): Buffer {
   return Buffer.from(JSON.stringify([
     ENTRY_FORMAT, tenantId, leafIndex, e.seq, e.at, e.actor_kind, e.actor_id, e.role, e.site_id, e.client_id, e.ip,
-    e.purpose, e.action, e.outcome, e.resource_refs, e.patient_ids, e.detail,
+    e.purpose, e.action, e.outcome, strings(e.resource_refs), strings(e.patient_ids), e.detail,
   ]), 'utf8');
+}
+
+// Re-serialised by JSON.stringify, so the entry never depends on PostgreSQL's JSON formatting.
+function strings(json: string): string[] {
+  const a = JSON.parse(json ?? '[]');
+  return Array.isArray(a) ? a : [];
 }
 
 export function entryLeafHash(tenantId: string, leafIndex: number, e: EventRow): Buffer {

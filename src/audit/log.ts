@@ -48,10 +48,15 @@ export class AuditLog {
   /** Integrates every pending event of the tenant; resolves with the new tree size. */
   async integrate(tenantId: string): Promise<{ size: number; added: number }> {
     let added = 0;
+    // Batches after the first start past the last seq taken, so the pending index is not re-walked
+    // over rows just integrated; a final unbounded batch catches late commits with lower seqs.
+    let after: string | null = null;
     for (;;) {
-      const r = await this.integrateBatch(tenantId);
+      const r = await this.integrateBatch(tenantId, after);
       added += r.added;
-      if (r.added < this.batchSize) return { size: r.size, added };
+      if (r.added === this.batchSize) { after = r.lastSeq; continue; }
+      if (after === null) return { size: r.size, added };
+      after = null;
     }
   }
 
@@ -63,7 +68,7 @@ export class AuditLog {
     return added;
   }
 
-  private async integrateBatch(tenantId: string): Promise<{ size: number; added: number }> {
+  private async integrateBatch(tenantId: string, afterSeq: string | null): Promise<{ size: number; added: number; lastSeq: string | null }> {
     await this.db.insertInto('audit_log_state')
       .values({ tenant_id: tenantId, size: 0, root: EMPTY_ROOT, compact_range: JSON.stringify(new CompactRange().toJSON()) })
       .onConflict((oc) => oc.column('tenant_id').doNothing()).execute();
@@ -73,8 +78,8 @@ export class AuditLog {
       const range = CompactRange.fromJSON(JSON.parse(st.compact_range));
       if (range.size !== Number(st.size)) throw new Error(`log state of ${tenantId} is inconsistent`);
       const rows = (await sql<EventRow>`select ${EVENT_COLUMNS} from audit_events e where tenant_id = ${tenantId} and leaf_index is null
-        order by e.seq limit ${this.batchSize}`.execute(tx)).rows;
-      if (!rows.length) return { size: range.size, added: 0 };
+        ${afterSeq === null ? sql`` : sql`and e.seq > ${afterSeq}::bigint`} order by e.seq limit ${this.batchSize}`.execute(tx)).rows;
+      if (!rows.length) return { size: range.size, added: 0, lastSeq: null };
       const seqs: string[] = [];
       const indices: number[] = [];
       const hashes: string[] = [];
@@ -91,7 +96,7 @@ export class AuditLog {
         where e.tenant_id = ${tenantId} and e.seq = x.s`.execute(tx);
       await tx.updateTable('audit_log_state').where('tenant_id', '=', tenantId)
         .set({ size: range.size, root: range.root(), compact_range: JSON.stringify(range.toJSON()), updated_at: sql`now()` }).execute();
-      return { size: range.size, added: rows.length };
+      return { size: range.size, added: rows.length, lastSeq: rows[rows.length - 1].seq };
     });
   }
 

@@ -1,6 +1,6 @@
 // `cerbere audit verify`: recomputes a tenant's tree from the stored events and checks it against
 // every signed checkpoint, in the database and outside it. Stops at the first problem, by position.
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DB } from '../store/schema.ts';
 import { MerkleTreeLevels, verifyConsistency } from './merkle.ts';
 import { openCheckpoint } from './note.ts';
@@ -72,12 +72,21 @@ export async function verifyTenantLog(db: Kysely<DB>, log: AuditLog, tenantId: s
     return null;
   };
 
+  // Pages are ranges of leaf indices (not keyset on a unique key): a duplicated index is still seen.
   const pageSize = opts.pageSize ?? 50_000;
-  let last: { index: string; seq: string } | null = null;
-  for (;;) {
-    const after: RawBuilder<unknown> = last ? sql`and (e.leaf_index > ${last.index}::bigint or (e.leaf_index = ${last.index}::bigint and e.seq > ${last.seq}::bigint))` : sql``;
-    const rows: Row[] = (await sql<Row>`select ${EVENT_COLUMNS}, leaf_index::text as leaf_index, leaf_hash from audit_events e
-      where tenant_id = ${tenantId} and leaf_index is not null ${after} order by e.leaf_index, e.seq limit ${pageSize}`.execute(db)).rows;
+  const bounds = (await sql<{ lo: string | null; hi: string | null }>`select min(leaf_index)::text as lo, max(leaf_index)::text as hi
+    from audit_events where tenant_id = ${tenantId}`.execute(db)).rows[0];
+  if (bounds?.lo != null && Number(bounds.lo) < 0) return result({ kind: 'inserted', leafIndex: Number(bounds.lo), message: `leaf ${bounds.lo}: negative index (inserted)` }, 0);
+  const end = bounds?.hi == null ? 0 : Number(bounds.hi) + 1;
+  const page = (lo: number) => sql<Row>`select ${EVENT_COLUMNS}, leaf_index::text as leaf_index, leaf_hash from audit_events e
+    where tenant_id = ${tenantId} and leaf_index >= ${lo}::bigint and leaf_index < ${lo + pageSize}::bigint
+    order by e.leaf_index, e.seq`.execute(db);
+  let pending = end > 0 ? page(0) : null;
+  for (let lo = 0; pending; lo += pageSize) {
+    const rows: Row[] = (await pending).rows;
+    // The database prepares the next page while this one is hashed.
+    pending = lo + pageSize < end ? page(lo + pageSize) : null;
+    pending?.catch(() => {}); // awaited on the next turn; an early return must not leave it unhandled
     for (const row of rows) {
       const i = Number(row.leaf_index);
       const n = tree.size;
@@ -96,9 +105,6 @@ export async function verifyTenantLog(db: Kysely<DB>, log: AuditLog, tenantId: s
       if (p) return result(p, tree.size);
     }
     opts.onProgress?.(tree.size, stateSize);
-    if (rows.length < pageSize) break;
-    const end: Row = rows[rows.length - 1];
-    last = { index: end.leaf_index, seq: end.seq };
   }
   if (tree.size < stateSize) return result({ kind: 'deleted', leafIndex: tree.size, message: `leaf ${tree.size}: missing, the log size is ${stateSize} (deleted)` }, tree.size);
   if (next < checkpoints.length) {

@@ -54,24 +54,20 @@ export const MIGRATIONS: Migration[] = [
       `CREATE TABLE audit_checkpoints (tenant_id text NOT NULL, size bigint NOT NULL, root bytea NOT NULL, note text NOT NULL,
          created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (tenant_id, size))`,
       // Append-only: an UPDATE may only set leaf_index/leaf_hash from NULL; DELETE and TRUNCATE are refused.
+      // The check is the trigger's WHEN clause (evaluated without a PL/pgSQL call), so the integrator's updates stay cheap.
       // Retention pruning (issue 4) will need a controlled exception here, together with a signed checkpoint.
-      `CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-       BEGIN
-         IF TG_OP = 'UPDATE' AND OLD.leaf_index IS NULL AND OLD.leaf_hash IS NULL
-            AND NEW.leaf_index IS NOT NULL AND NEW.leaf_hash IS NOT NULL
-            AND (NEW.tenant_id, NEW.seq, NEW.recorded_at, NEW.actor_kind, NEW.actor_id, NEW.role, NEW.site_id, NEW.client_id,
-                 NEW.ip, NEW.purpose, NEW.action, NEW.outcome, NEW.resource_refs, NEW.patient_ids, NEW.detail)
-                IS NOT DISTINCT FROM
-                (OLD.tenant_id, OLD.seq, OLD.recorded_at, OLD.actor_kind, OLD.actor_id, OLD.role, OLD.site_id, OLD.client_id,
-                 OLD.ip, OLD.purpose, OLD.action, OLD.outcome, OLD.resource_refs, OLD.patient_ids, OLD.detail) THEN
-           RETURN NEW;
-         END IF;
-         RAISE EXCEPTION 'audit_events is append-only' USING ERRCODE = 'insufficient_privilege';
-       END $$`,
-      `CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
-         FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()`,
-      `CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
-         FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()`,
+      `CREATE FUNCTION audit_events_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION 'audit_events is append-only' USING ERRCODE = 'insufficient_privilege'; END $$`,
+      `CREATE TRIGGER audit_events_append_only BEFORE UPDATE ON audit_events FOR EACH ROW
+         WHEN (OLD.leaf_index IS NOT NULL OR OLD.leaf_hash IS NOT NULL OR NEW.leaf_index IS NULL OR NEW.leaf_hash IS NULL
+           OR (NEW.tenant_id, NEW.seq, NEW.recorded_at, NEW.actor_kind, NEW.actor_id, NEW.role, NEW.site_id, NEW.client_id,
+               NEW.ip, NEW.purpose, NEW.action, NEW.outcome, NEW.resource_refs, NEW.patient_ids, NEW.detail)
+              IS DISTINCT FROM
+              (OLD.tenant_id, OLD.seq, OLD.recorded_at, OLD.actor_kind, OLD.actor_id, OLD.role, OLD.site_id, OLD.client_id,
+               OLD.ip, OLD.purpose, OLD.action, OLD.outcome, OLD.resource_refs, OLD.patient_ids, OLD.detail))
+         EXECUTE FUNCTION audit_events_refuse()`,
+      `CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_events_refuse()`,
+      `CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events FOR EACH STATEMENT EXECUTE FUNCTION audit_events_refuse()`,
     ],
   },
 ];

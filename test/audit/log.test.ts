@@ -36,10 +36,10 @@ async function logOf20(tenant: string): Promise<void> {
 
 const verify = async (tenant: string): Promise<Problem | null> => (await verifyTenantLog(db(), env.services.log, tenant, { pageSize: 7 })).problem;
 
-/** Runs SQL as an attacker would: with the append-only trigger disabled. */
+/** Runs SQL as an attacker would: with the append-only triggers disabled. */
 async function asAttacker(run: () => Promise<unknown>): Promise<void> {
-  await sql`alter table audit_events disable trigger audit_events_append_only`.execute(db());
-  try { await run(); } finally { await sql`alter table audit_events enable trigger audit_events_append_only`.execute(db()); }
+  await sql`alter table audit_events disable trigger user`.execute(db());
+  try { await run(); } finally { await sql`alter table audit_events enable trigger user`.execute(db()); }
 }
 
 test(`${L} an untampered log verifies, with the CLI printing a one-line summary`, async () => {
@@ -59,6 +59,7 @@ test(`${L} the trigger refuses UPDATE and DELETE of integrated events`, async ()
   await assert.rejects(sql`update audit_events set actor_id = 'x' where tenant_id = 'trg'`.execute(db()));
   await assert.rejects(sql`update audit_events set leaf_index = leaf_index + 100 where tenant_id = 'trg'`.execute(db()));
   await assert.rejects(sql`delete from audit_events where tenant_id = 'trg'`.execute(db()));
+  await assert.rejects(sql`truncate audit_events`.execute(db()));
 });
 
 test(`${L} verify names an altered event`, async () => {

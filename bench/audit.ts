@@ -1,0 +1,52 @@
+// Access-log figures: integrator append throughput and `audit verify` time over N events (default
+// 1,000,000). `DATABASE_URL=postgres://… node --import tsx bench/audit.ts [N]`. Uses a throwaway
+// schema (PostgreSQL) or an in-memory PGlite, and a temporary checkpoint directory.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { loadConfig } from '../src/config.ts';
+import { openDatabase, openMemoryDatabase } from '../src/store/db.ts';
+import { openServices } from '../src/services.ts';
+import { LocalKeyFileProvider } from '../src/vault/key-provider.ts';
+import { createTenant } from '../src/store/tenants.ts';
+import { verifyTenantLog } from '../src/audit/verify.ts';
+
+const N = Number(process.argv[2] ?? 1_000_000);
+const url = process.env.DATABASE_URL || null;
+const schema = 'bench_audit_' + randomBytes(4).toString('hex');
+const database = url ? await openDatabase({ databaseUrl: url, dataDir: '/nonexistent', schema, poolSize: 4 }) : await openMemoryDatabase();
+const dataDir = mkdtempSync(join(tmpdir(), 'cerbere-bench-audit-'));
+const svc = await openServices(loadConfig({ CERBERE_DATA_DIR: dataDir, CERBERE_DEMO: 'false' }), { database, provider: new LocalKeyFileProvider(randomBytes(32)) });
+const db = svc.database.db;
+const secs = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
+try {
+  await createTenant(db, svc.keyring, 'bench', 'Bench');
+  let t0 = process.hrtime.bigint();
+  // Realistic-sized events (ids like the repository writes), inserted in bulk outside the timed parts.
+  for (let done = 0; done < N; done += 100_000) {
+    const n = Math.min(100_000, N - done);
+    await sql`insert into audit_events (tenant_id, actor_kind, actor_id, role, client_id, ip, purpose, action, outcome, resource_refs, patient_ids)
+      select 'bench', 'token', 'a1b2c3d4e5f60718', 'service', 'a1b2c3d4e5f60718', '10.0.0.' || (i % 250), 'TREAT', 'read', 'success',
+        array['Patient/' || md5(i::text)], array[md5(i::text)] from generate_series(${done}::int, ${done + n - 1}::int) i`.execute(db);
+  }
+  console.log(`inserted ${N} events in ${secs(t0).toFixed(1)} s`);
+  t0 = process.hrtime.bigint();
+  const r = await svc.log.integrate('bench');
+  const ti = secs(t0);
+  console.log(`integrator: ${r.added} events in ${ti.toFixed(1)} s = ${Math.round(r.added / ti)} events/s (batches of 10,000)`);
+  await svc.log.checkpoint('bench');
+  t0 = process.hrtime.bigint();
+  const v = await verifyTenantLog(db, svc.log, 'bench');
+  console.log(`audit verify: ${v.size} events, ${v.checkpoints} checkpoint(s), ${v.problem ? 'FAILED ' + v.problem.message : 'ok'} in ${secs(t0).toFixed(1)} s`);
+} finally {
+  await svc.close();
+  if (url) {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    await c.query(`drop schema if exists ${schema} cascade`);
+    await c.end();
+  }
+}
