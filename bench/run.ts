@@ -20,7 +20,7 @@ const cmd = args.find((a) => !a.startsWith('--') && Number.isNaN(Number(a))) ?? 
 const PATIENTS = flag('patients', 491_840);
 const SECONDS = flag('seconds', 15);
 const DB = process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite';
-const STATE = join(OUT, 'state.json');
+const STATE = join(OUT, `state-${DB}.json`);
 
 const results: Record<string, string> = {};
 const report = (k: string, v: string) => { results[k] = v; console.log(`${k}: ${v}`); };

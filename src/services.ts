@@ -40,6 +40,6 @@ export async function openServices(config: Config, opts: { cipher?: ResourceCiph
   const log = new AuditLog(database.db, provider, { checkpointDir: config.checkpointDir, witnessUrl: config.witnessUrl });
   return {
     config, database, provider, keyring, audit, log, repo, tokens, keyFileCreated,
-    close: async () => { await log.stop(); keyring.evictAll(); await database.close(); },
+    close: async () => { await log.stop(); keyring.evictAll(); await repo.close(); await database.close(); },
   };
 }

@@ -38,6 +38,12 @@ const personParams = [
   P('gender', 'token', (r) => code(r.gender)),
 ];
 
+// subject (any target) and patient (Patient targets only), shared by the clinical types.
+const subjectParams = [
+  P('subject', 'reference', (r) => refs(r.subject), ['Patient']),
+  P('patient', 'reference', (r) => refs(r.subject).filter((s) => s.startsWith('Patient/')), ['Patient']),
+];
+
 export const SEARCH_PARAMS: Record<string, SearchParamDef[]> = {
   Patient: [
     ...personParams,
@@ -72,8 +78,7 @@ export const SEARCH_PARAMS: Record<string, SearchParamDef[]> = {
   ],
   ServiceRequest: [
     P('identifier', 'identifier', identifiers),
-    P('subject', 'reference', (r) => refs(r.subject), ['Patient']),
-    P('patient', 'reference', (r) => refs(r.subject).filter((s) => s.startsWith('Patient/')), ['Patient']),
+    ...subjectParams,
     P('code', 'token', (r) => codings(r.code)),
     P('status', 'token', (r) => code(r.status)),
     P('intent', 'token', (r) => code(r.intent)),
@@ -83,8 +88,7 @@ export const SEARCH_PARAMS: Record<string, SearchParamDef[]> = {
   ],
   Specimen: [
     P('identifier', 'identifier', (r) => [...identifiers(r), ...(r.accessionIdentifier?.value ? [{ system: r.accessionIdentifier.system, code: r.accessionIdentifier.value }] : [])]),
-    P('subject', 'reference', (r) => refs(r.subject), ['Patient']),
-    P('patient', 'reference', (r) => refs(r.subject).filter((s) => s.startsWith('Patient/')), ['Patient']),
+    ...subjectParams,
     P('type', 'token', (r) => codings(r.type)),
     P('status', 'token', (r) => code(r.status)),
     P('collected', 'date', (r) => (r.collection?.collectedDateTime ? [r.collection.collectedDateTime] : period(r.collection?.collectedPeriod))),
@@ -92,8 +96,7 @@ export const SEARCH_PARAMS: Record<string, SearchParamDef[]> = {
   ],
   Observation: [
     P('identifier', 'identifier', identifiers),
-    P('subject', 'reference', (r) => refs(r.subject), ['Patient']),
-    P('patient', 'reference', (r) => refs(r.subject).filter((s) => s.startsWith('Patient/')), ['Patient']),
+    ...subjectParams,
     P('code', 'token', (r) => codings(r.code)),
     P('category', 'token', (r) => codings(r.category)),
     P('status', 'token', (r) => code(r.status)),
@@ -104,8 +107,7 @@ export const SEARCH_PARAMS: Record<string, SearchParamDef[]> = {
   ],
   DiagnosticReport: [
     P('identifier', 'identifier', identifiers),
-    P('subject', 'reference', (r) => refs(r.subject), ['Patient']),
-    P('patient', 'reference', (r) => refs(r.subject).filter((s) => s.startsWith('Patient/')), ['Patient']),
+    ...subjectParams,
     P('code', 'token', (r) => codings(r.code)),
     P('category', 'token', (r) => codings(r.category)),
     P('status', 'token', (r) => code(r.status)),
@@ -154,8 +156,8 @@ export function patientOf(r: any): string | null {
   if (r?.resourceType === 'Patient') return r.id ?? null;
   const candidates = [r?.subject, r?.patient, ...arr<any>(r?.participant).map((p) => p?.actor)];
   for (const c of candidates) {
-    const ref = c?.reference;
-    if (typeof ref === 'string' && ref.startsWith('Patient/')) return ref.slice(8);
+    const m = typeof c?.reference === 'string' ? /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(c.reference) : null;
+    if (m) return m[1];
   }
   return null;
 }

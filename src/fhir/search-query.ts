@@ -33,7 +33,7 @@ function parseInstantBounds(raw: string): TimeBound[] {
   const prefix = m[1] ?? 'eq';
   const v = m[2];
   const start = new Date(v.length === 4 ? `${v}-01-01T00:00:00Z` : v.length === 7 ? `${v}-01T00:00:00Z` : v.length === 10 ? `${v}T00:00:00Z` : v);
-  if (Number.isNaN(start.getTime())) throw FhirError.badRequest('_lastUpdated is not a valid date', ['_lastUpdated']);
+  if (Number.isNaN(start.getTime()) || start.getUTCFullYear() < 1) throw FhirError.badRequest('_lastUpdated is not a valid date', ['_lastUpdated']);
   const end = new Date(start);
   if (v.length === 4) end.setUTCFullYear(end.getUTCFullYear() + 1);
   else if (v.length === 7) end.setUTCMonth(end.getUTCMonth() + 1);
@@ -53,6 +53,10 @@ export function parseSearch(type: string, params: Iterable<[string, string]>, op
   const q: SearchQuery = { type, criteria: [], ids: null, lastUpdated: [], count: opts.defaultCount ?? 20, offset: 0, sort: null, include: [], total: false, summaryCount: false };
   for (const [key, value] of params) {
     const [name, modifier] = key.split(':', 2);
+    if (name.startsWith('_') && modifier !== undefined) {
+      if (opts.lenient) continue;
+      throw FhirError.badRequest(`modifiers are not supported on ${name.replace(/[^A-Za-z_]/g, '')}`);
+    }
     if (name === '_id') {
       const ids = splitValues(value);
       if (!ids.every((i) => ID.test(i))) throw FhirError.badRequest('_id must be a list of resource ids', ['_id']);
@@ -92,10 +96,10 @@ export function parseSearch(type: string, params: Iterable<[string, string]>, op
       const def = searchParam(type, name);
       if (!def) {
         if (opts.lenient) continue;
-        throw FhirError.badRequest(`unknown search parameter ${name.replace(/[^A-Za-z0-9_-]/g, '')} for ${type}`, [name]);
+        throw FhirError.badRequest(`unknown search parameter ${name.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 40)} for ${type}`);
       }
       if (modifier !== undefined && !(modifier === 'exact' && def.kind === 'string')) {
-        throw FhirError.badRequest(`modifier :${modifier.replace(/[^A-Za-z-]/g, '')} is not supported on ${name} (exact match only)`, [key]);
+        throw FhirError.badRequest(`modifier :${modifier.replace(/[^A-Za-z-]/g, '').slice(0, 20)} is not supported on ${name} (exact match only)`, [name]);
       }
       const values = splitValues(value);
       if (!values.length) throw FhirError.badRequest(`${name} needs a value`, [name]);

@@ -90,6 +90,7 @@ async function authenticate(services: Services, req: FastifyRequest): Promise<Ac
   }
   if (!principal) throw FhirError.unauthorized();
   const purposeHeader = req.headers['x-purpose-of-use'];
+  if (Array.isArray(purposeHeader)) throw FhirError.badRequest('X-Purpose-Of-Use must be given once');
   const purpose = typeof purposeHeader === 'string' ? purposeHeader.toUpperCase() : 'TREAT';
   if (!PURPOSES.has(purpose)) throw FhirError.badRequest(`X-Purpose-Of-Use must be one of ${[...PURPOSES].join(', ')}`);
   return {

@@ -18,19 +18,25 @@ function parseEntry(e: any, index: number): Req {
   const m = /^([A-Z][A-Za-z]+)(?:\/([A-Za-z0-9\-.]{1,64}))?(?:\?(.*))?$/.exec(url.replace(/^\//, ''));
   if (!m) throw FhirError.badRequest(`entry ${index}: request.url must be Type, Type/id or Type?query`, [`Bundle.entry[${index}].request.url`]);
   if (e?.request?.ifNoneExist || (m[3] !== undefined && method !== 'GET')) throw FhirError.badRequest(`entry ${index}: conditional operations are not supported`);
-  const ifMatch = e?.request?.ifMatch ? Number(/(\d+)/.exec(String(e.request.ifMatch))?.[1]) : undefined;
+  let ifMatch: number | undefined;
+  if (e?.request?.ifMatch) {
+    const m = /^(?:W\/)?"(\d{1,9})"$/.exec(String(e.request.ifMatch).trim());
+    if (!m) throw FhirError.badRequest(`entry ${index}: request.ifMatch must be an ETag like W/"3"`);
+    ifMatch = Number(m[1]);
+  }
   const req: Req = { index, method, type: m[1], id: m[2], query: m[3] !== undefined ? [...new URLSearchParams(m[3])] : undefined, resource: e?.resource, fullUrl: e?.fullUrl, ifMatch };
   if ((method === 'PUT' || method === 'DELETE') && !req.id) throw FhirError.badRequest(`entry ${index}: ${method} needs Type/id`);
   if ((method === 'POST' || method === 'PUT') && (!req.resource || req.resource.resourceType !== req.type)) throw FhirError.badRequest(`entry ${index}: resource must be a ${req.type}`);
   return req;
 }
 
-function rewriteReferences(node: any, map: Map<string, string>): void {
-  if (Array.isArray(node)) { for (const x of node) rewriteReferences(x, map); return; }
+function rewriteReferences(node: any, map: Map<string, string>, depth = 0): void {
+  if (depth > 64) throw FhirError.badRequest('resource nested too deeply');
+  if (Array.isArray(node)) { for (const x of node) rewriteReferences(x, map, depth + 1); return; }
   if (!node || typeof node !== 'object') return;
   for (const [k, v] of Object.entries(node)) {
     if (k === 'reference' && typeof v === 'string' && map.has(v)) node[k] = map.get(v);
-    else if (typeof v === 'object') rewriteReferences(v, map);
+    else if (typeof v === 'object') rewriteReferences(v, map, depth + 1);
   }
 }
 
@@ -98,7 +104,14 @@ export async function processBundle(repo: Repository, ctx: AccessContext, body: 
       }
     }
   });
-  // Reads run after the commit so they see the transaction's writes and are audited as reads.
-  for (const r of sorted) if (r.method === 'GET') results[r.index] = await runGet(repo, ctx, r, base, maxCount);
+  // Reads run after the commit so they see the transaction's writes and are audited as reads;
+  // the writes are committed, so a failed read is reported in its entry, not as a failed Bundle.
+  for (const r of sorted) {
+    if (r.method !== 'GET') continue;
+    try { results[r.index] = await runGet(repo, ctx, r, base, maxCount); } catch (e) {
+      const { status, outcome } = errorToOutcome(e);
+      results[r.index] = { response: { status: String(status), outcome } };
+    }
+  }
   return bundle('transaction-response', results);
 }

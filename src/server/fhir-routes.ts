@@ -56,7 +56,9 @@ export function registerFhirRoutes(app: FastifyInstance, services: Services): vo
 
   app.get<{ Params: Params; Querystring: { _count?: string } }>('/:type/:id/_history', async (req, reply) => {
     const { type, id } = req.params;
-    const count = Math.min(Number(req.query._count ?? 50) || 50, config.maxPageSize);
+    const n = Number(req.query._count ?? 50);
+    if (!Number.isInteger(n) || n < 1) throw FhirError.badRequest('_count must be a positive integer', ['_count']);
+    const count = Math.min(n, config.maxPageSize);
     const entries = await repo.history(ctxOf(req), type, id, { count });
     const base = baseUrl(req);
     reply.type(FHIR_JSON);
@@ -86,7 +88,7 @@ export function registerFhirRoutes(app: FastifyInstance, services: Services): vo
     const base = baseUrl(req);
     const link = (o: number) => `${base}/${type}?_page=${pages.seal(ctx.tenantId, type, pairs.filter(([k]) => k !== '_offset'), o)}`;
     const links = [{ relation: 'self', url: link(q.offset) }];
-    if (r.hasMore) links.push({ relation: 'next', url: link(q.offset + q.count) });
+    if (r.hasMore && q.count > 0) links.push({ relation: 'next', url: link(q.offset + q.count) });
     if (q.offset > 0) links.push({ relation: 'previous', url: link(Math.max(0, q.offset - q.count)) });
     reply.type(FHIR_JSON);
     return bundle('searchset', [

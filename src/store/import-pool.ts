@@ -25,7 +25,14 @@ export class ImportPool {
         this.jobs.delete(m.id);
         job?.resolve({ issues: m.issues, tokens: m.tokens });
       });
-      w.on('error', (e) => { for (const j of this.jobs.values()) j.reject(e); this.jobs.clear(); });
+      // A dead worker fails every pending job and leaves the pool, which restarts on the next batch.
+      const fail = () => {
+        for (const j of this.jobs.values()) j.reject(new Error('import worker stopped'));
+        this.jobs.clear();
+        void this.close();
+      };
+      w.on('error', fail);
+      w.on('exit', (code) => { if (code !== 0 && this.workers.includes(w)) fail(); });
       w.unref();
       this.workers.push(w);
     }
@@ -40,14 +47,21 @@ export class ImportPool {
     if (!this.workers.length) this.start();
     const w = this.workers[this.rr++ % this.workers.length];
     const id = this.next++;
-    return new Promise((resolve, reject) => {
-      this.jobs.set(id, { resolve, reject });
-      w.postMessage({ id, tenantId: keys.tenantId, idxKey, resources });
-    });
+    w.ref(); // keep the process alive while a job is pending
+    try {
+      return await new Promise<Prepared>((resolve, reject) => {
+        this.jobs.set(id, { resolve, reject });
+        w.postMessage({ id, tenantId: keys.tenantId, keyVersion: keys.loadedAt, idxKey, resources });
+      });
+    } finally {
+      idxKey.fill(0);
+      if (![...this.jobs.keys()].length) w.unref();
+    }
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    const ws = this.workers;
     this.workers = [];
+    await Promise.all(ws.map((w) => w.terminate()));
   }
 }

@@ -8,11 +8,13 @@ import { resourceTokens } from './indexer.ts';
 loadFhirDefinitions();
 const keysByTenant = new Map<string, TenantKeys>();
 
-parentPort!.on('message', (m: { id: number; tenantId: string; idxKey: Uint8Array; resources: any[] }) => {
+parentPort!.on('message', (m: { id: number; tenantId: string; keyVersion: number; idxKey: Uint8Array; resources: any[] }) => {
   let keys = keysByTenant.get(m.tenantId);
-  if (!keys) {
+  // Keys reloaded in the main thread (rotation, re-created tenant) replace the cached ones.
+  if (!keys || keys.loadedAt !== m.keyVersion) {
+    keys?.zero();
     // Index key only: the worker never sees encryption keys.
-    keys = new TenantKeys(m.tenantId, 0, new Map(), Buffer.from(m.idxKey), Date.now());
+    keys = new TenantKeys(m.tenantId, 0, new Map(), Buffer.from(m.idxKey), m.keyVersion);
     keysByTenant.set(m.tenantId, keys);
   }
   const issues = m.resources.map((r) => validateResource(r));

@@ -15,6 +15,7 @@ import { patientOf } from '../fhir/search-params.ts';
 import type { SearchQuery } from '../fhir/search-query.ts';
 import { envelopeCipher, resourceAad, type ResourceCipher } from './cipher.ts';
 import { queryTokens, resourceTokens, SearchValueError } from './indexer.ts';
+import { blindToken } from '../vault/blind-index.ts';
 
 export interface VersionInfo { versionId: number; lastUpdated: Date }
 export interface ReadResult extends VersionInfo { json: string }
@@ -24,6 +25,9 @@ export interface SearchResult { matches: any[]; includes: any[]; total?: number;
 
 type Db = Kysely<DB> | Transaction<DB>;
 interface CurrentRow { version: number; last_updated: Date; deleted: boolean; body: Uint8Array | null }
+/** A requested id that matched nothing may be anything a user typed (even a NIR): the append-only
+ *  log keeps only a keyed hash of it, enough to see repeated probing of the same id. */
+const unknownRef = (keys: TenantKeys, type: string, id: string) => `${type}/#${blindToken(keys.subkey('_audit', 'unknown-id'), id).toString(16)}`;
 const READ_SQL = 'select version, last_updated, deleted, body from resources where tenant_id = $1 and resource_type = $2 and id = $3';
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
@@ -59,7 +63,7 @@ export class Repository {
     // The hottest query: pre-written SQL skips the query builder's per-call compilation.
     const row = await this.guard(async () => (await this.db.executeQuery<CurrentRow>(CompiledQuery.raw(READ_SQL, [ctx.tenantId, type, id]))).rows[0]);
     if (!row || row.deleted || !row.body) {
-      await this.record(ctx, { action: 'read', outcome: 'failure', resourceRefs: [`${type}/${id}`], patientIds: [] });
+      await this.record(ctx, { action: 'read', outcome: 'failure', resourceRefs: [unknownRef(keys, type, id)], patientIds: [] });
       throw row ? FhirError.gone(type, id) : FhirError.notFound(type, id);
     }
     const json = this.open(keys, ctx.tenantId, type, id, row.version, row.body);
@@ -70,14 +74,15 @@ export class Repository {
 
   async vread(ctx: AccessContext, type: string, id: string, versionId: number): Promise<ReadResult> {
     this.check(ctx, 'vread', type);
-    if (!ID.test(id) || !Number.isInteger(versionId) || versionId < 1) throw FhirError.notFound(type, id);
+    if (!ID.test(id)) throw FhirError.badRequest('invalid resource id');
+    if (!Number.isInteger(versionId) || versionId < 1 || versionId > 2_147_483_647) throw FhirError.notFound(type, id);
     const keys = await this.keys(ctx);
     const row = await this.guard(async () => (await this.db.selectFrom('resources').select(['version', 'last_updated', 'deleted', 'body'])
       .where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', '=', id).where('version', '=', versionId).executeTakeFirst())
       ?? this.db.selectFrom('resource_history').select(['version', 'last_updated', 'deleted', 'body'])
         .where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', '=', id).where('version', '=', versionId).executeTakeFirst());
     if (!row || row.deleted || !row.body) {
-      await this.record(ctx, { action: 'vread', outcome: 'failure', resourceRefs: [`${type}/${id}/_history/${versionId}`], patientIds: [] });
+      await this.record(ctx, { action: 'vread', outcome: 'failure', resourceRefs: [unknownRef(keys, type, id)], patientIds: [] });
       throw row ? FhirError.gone(type, id) : FhirError.notFound(type, id);
     }
     const json = this.open(keys, ctx.tenantId, type, id, row.version, row.body);
@@ -88,7 +93,7 @@ export class Repository {
 
   async history(ctx: AccessContext, type: string, id: string, opts: { count: number }): Promise<HistoryEntry[]> {
     this.check(ctx, 'history', type);
-    if (!ID.test(id)) throw FhirError.notFound(type, id);
+    if (!ID.test(id)) throw FhirError.badRequest('invalid resource id');
     const keys = await this.keys(ctx);
     const rows = await this.guard(async () => {
       const cols = ['version', 'last_updated', 'deleted', 'body'] as const;
@@ -98,7 +103,7 @@ export class Repository {
       return [...cur, ...old].slice(0, opts.count);
     });
     if (!rows.length) {
-      await this.record(ctx, { action: 'history', outcome: 'failure', resourceRefs: [`${type}/${id}`], patientIds: [] });
+      await this.record(ctx, { action: 'history', outcome: 'failure', resourceRefs: [unknownRef(keys, type, id)], patientIds: [] });
       throw FhirError.notFound(type, id);
     }
     const patients = new Set<string>();
@@ -208,15 +213,18 @@ export class Repository {
   // ---- writes ------------------------------------------------------------------------------
 
   async create(ctx: AccessContext, resource: any, opts: { id?: string } = {}): Promise<WriteResult> {
+    this.check(ctx, 'create', resource?.resourceType);
     return this.unitOfWork(ctx, 'create', async (tx, keys, log) => this.createIn(tx, keys, ctx, resource, log, opts.id));
   }
 
   async update(ctx: AccessContext, type: string, id: string, resource: any, opts: { ifMatch?: number } = {}): Promise<WriteResult> {
+    this.check(ctx, 'update', type);
     return this.unitOfWork(ctx, 'update', async (tx, keys, log) => this.updateIn(tx, keys, ctx, type, id, resource, log, opts.ifMatch));
   }
 
   async delete(ctx: AccessContext, type: string, id: string): Promise<VersionInfo | null> {
-    return this.unitOfWork(ctx, 'delete', async (tx, _keys, log) => this.deleteIn(tx, ctx, type, id, log));
+    this.check(ctx, 'delete', type);
+    return this.unitOfWork(ctx, 'delete', async (tx, keys, log) => this.deleteIn(tx, keys, ctx, type, id, log));
   }
 
   /**
@@ -238,7 +246,7 @@ export class Repository {
       const ops: TransactionOps = {
         create: (resource, id) => { this.check(ctx, 'create', resource?.resourceType); return wrap('create', (log) => this.createIn(tx, keys, ctx, resource, log, id)); },
         update: (type, id, resource, ifMatch) => { this.check(ctx, 'update', type); return wrap('update', (log) => this.updateIn(tx, keys, ctx, type, id, resource, log, ifMatch)); },
-        delete: (type, id) => { this.check(ctx, 'delete', type); return wrap('delete', (log) => this.deleteIn(tx, ctx, type, id, log)); },
+        delete: (type, id) => { this.check(ctx, 'delete', type); return wrap('delete', (log) => this.deleteIn(tx, keys, ctx, type, id, log)); },
       };
       const result = await work(ops);
       await this.checkReferences(tx, ctx.tenantId, outgoing);
@@ -272,13 +280,25 @@ export class Repository {
 
   private async unitOfWork<T>(ctx: AccessContext, action: Interaction, fn: (tx: Transaction<DB>, keys: TenantKeys, log: WorkLog) => Promise<T>): Promise<T> {
     const keys = await this.keys(ctx);
-    return this.guard(() => this.db.transaction().execute(async (tx) => {
-      const log = new WorkLog();
-      const r = await fn(tx, keys, log);
-      await this.checkReferences(tx, ctx.tenantId, log.outgoing);
-      await this.deps.audit.appendInTransaction(tx, ctx, [{ action, outcome: 'success', resourceRefs: log.refs, patientIds: log.patients }]);
-      return r;
-    }));
+    try {
+      return await this.guard(() => this.db.transaction().execute(async (tx) => {
+        const log = new WorkLog();
+        const r = await fn(tx, keys, log);
+        await this.checkReferences(tx, ctx.tenantId, log.outgoing);
+        await this.deps.audit.appendInTransaction(tx, ctx, [{ action, outcome: 'success', resourceRefs: log.refs, patientIds: log.patients }]);
+        return r;
+      }));
+    } catch (e) {
+      // The write rolled back with its event: a refused write is still an access attempt.
+      await this.recordFailure(ctx, action, e);
+      throw e;
+    }
+  }
+
+  private async recordFailure(ctx: AccessContext, action: string, e: unknown): Promise<void> {
+    const status = e instanceof FhirError ? e.status : 500;
+    if (status === 503) return; // the log or the database is what failed
+    await this.deps.audit.record(ctx, { action, outcome: 'failure', resourceRefs: [], patientIds: [], detail: `status=${status}` }).catch(() => {});
   }
 
   private prepare(keys: TenantKeys, tenantId: string, input: any, id: string, version: number, now: Date, log: WorkLog,
@@ -333,16 +353,16 @@ export class Repository {
     await this.archiveCurrent(tx, ctx.tenantId, type, id);
     await tx.updateTable('resources').set({ version, last_updated: row.last_updated, deleted: false, body: row.body, tokens: row.tokens })
       .where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', '=', id).execute();
-    return { resource, versionId: version, lastUpdated: row.last_updated, created: false };
+    return { resource, versionId: version, lastUpdated: row.last_updated, created: cur.deleted };
   }
 
-  private async deleteIn(tx: Db, ctx: AccessContext, type: string, id: string, log: WorkLog): Promise<VersionInfo | null> {
-    if (!ID.test(id)) throw FhirError.notFound(type, id);
-    const cur = await tx.selectFrom('resources').select(['version', 'deleted']).where('tenant_id', '=', ctx.tenantId)
+  private async deleteIn(tx: Db, keys: TenantKeys, ctx: AccessContext, type: string, id: string, log: WorkLog): Promise<VersionInfo | null> {
+    if (!ID.test(id)) throw FhirError.badRequest('invalid resource id');
+    const cur = await tx.selectFrom('resources').select(['version', 'deleted', 'body']).where('tenant_id', '=', ctx.tenantId)
       .where('resource_type', '=', type).where('id', '=', id).forUpdate().executeTakeFirst();
-    if (!cur || cur.deleted) return null; // deleting nothing is not an error in FHIR
-    log.refs.push(`${type}/${id}`);
-    if (type === 'Patient') log.patients.push(id);
+    if (!cur || cur.deleted || !cur.body) return null; // deleting nothing is not an error in FHIR
+    // The event names the patient whose data was deleted, read from the body being deleted.
+    log.note(type, id, JSON.parse(this.open(keys, ctx.tenantId, type, id, cur.version, cur.body)));
     const now = new Date();
     await this.archiveCurrent(tx, ctx.tenantId, type, id);
     await tx.updateTable('resources').set({ version: cur.version + 1, last_updated: now, deleted: true, body: null, tokens: [] })

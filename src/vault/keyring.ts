@@ -16,7 +16,9 @@ export class TenantKeys {
     private readonly idxKey: Buffer,
     readonly loadedAt: number,
   ) {}
+  private destroyed = false;
   enc(version: number): Buffer {
+    if (this.destroyed) throw new Error('tenant keys were evicted');
     const k = this.encKeys.get(version);
     if (!k) throw new Error(`no data key version ${version} for this tenant`);
     return k;
@@ -26,6 +28,7 @@ export class TenantKeys {
   indexKeyCopy(): Buffer { return Buffer.from(this.idxKey); }
   /** HKDF subkey per resource type and search parameter, cached. */
   subkey(resourceType: string, param: string): Buffer {
+    if (this.destroyed) throw new Error('tenant keys were evicted');
     const name = resourceType + '/' + param;
     let k = this.subkeys.get(name);
     if (!k) { k = indexSubkey(this.idxKey, resourceType, param); this.subkeys.set(name, k); }
@@ -33,6 +36,7 @@ export class TenantKeys {
   }
   /** Overwrites key material in memory (called on eviction). */
   zero(): void {
+    this.destroyed = true; // a request still holding this object fails (503) instead of using zeroed keys
     for (const k of this.encKeys.values()) k.fill(0);
     this.idxKey.fill(0);
     for (const k of this.subkeys.values()) k.fill(0);

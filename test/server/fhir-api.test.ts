@@ -173,3 +173,30 @@ test(`[${DB_LABEL}] transaction bundle resolves urn:uuid references and is all-o
   assert.equal(bb.entry[0].response.status, '200 OK');
   assert.equal(bb.entry[1].response.status, '404');
 });
+
+test(`[${DB_LABEL}] a reader token reads but cannot write, and refused writes are recorded`, async () => {
+  const { createApiToken } = await import('../../src/auth/api-tokens.ts');
+  const rt = (await createApiToken(env.services.database.db, 'lab-a', 'reader', 'test')).token;
+  const h = { authorization: `Bearer ${rt}` };
+  const p = json(await app.inject({ method: 'POST', url: '/fhir/Patient', headers: auth(), payload: { resourceType: 'Patient', name: [{ family: 'Lecture' }] } }));
+  assert.equal((await app.inject({ url: `/fhir/Patient/${p.id}`, headers: h })).statusCode, 200);
+  assert.equal((await app.inject({ method: 'POST', url: '/fhir/Patient', headers: h, payload: { resourceType: 'Patient' } })).statusCode, 403);
+  assert.equal((await app.inject({ method: 'PUT', url: `/fhir/Patient/${p.id}`, headers: h, payload: { ...p, gender: 'male' } })).statusCode, 403);
+  assert.equal((await app.inject({ method: 'DELETE', url: `/fhir/Patient/${p.id}`, headers: h })).statusCode, 403);
+  const batch = json(await app.inject({ method: 'POST', url: '/fhir', headers: h, payload: { resourceType: 'Bundle', type: 'batch', entry: [{ request: { method: 'DELETE', url: `Patient/${p.id}` } }] } }));
+  assert.equal(batch.entry[0].response.status, '403');
+  assert.equal((await app.inject({ url: `/fhir/Patient/${p.id}`, headers: auth() })).statusCode, 200);
+  await new Promise((r) => setTimeout(r, 50));
+  const denied = await env.services.database.db.selectFrom('audit_events').select(['action', 'outcome']).where('tenant_id', '=', 'lab-a').where('outcome', '=', 'denied').execute();
+  assert.ok(denied.length >= 4);
+});
+
+test(`[${DB_LABEL}] deleting a clinical resource records its patient`, async () => {
+  const p = json(await app.inject({ method: 'POST', url: '/fhir/Patient', headers: auth(), payload: { resourceType: 'Patient', name: [{ family: 'Suppression' }] } }));
+  const o = json(await app.inject({ method: 'POST', url: '/fhir/Observation', headers: auth(), payload: { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: `Patient/${p.id}/_history/1` } } }));
+  assert.equal((await app.inject({ method: 'DELETE', url: `/fhir/Observation/${o.id}`, headers: auth() })).statusCode, 204);
+  const ev = await env.services.database.db.selectFrom('audit_events').select(['patient_ids']).where('tenant_id', '=', 'lab-a').where('action', '=', 'delete').execute();
+  assert.ok(ev.some((e) => e.patient_ids.includes(p.id)));
+  const again = await app.inject({ method: 'PUT', url: `/fhir/Observation/${o.id}`, headers: auth(), payload: { ...o, meta: undefined } });
+  assert.equal(again.statusCode, 201);
+});
