@@ -6,6 +6,7 @@ const plain = process.argv.includes('--plain');
 const port = Number(process.argv[process.argv.indexOf('--port') + 1]);
 const services = await benchServices({ plain, poolSize: 10 });
 const app = await buildApp(services, { logLevel: false });
+services.log.start(); // the Merkle integrator and checkpoints run as in production
 await app.listen({ port, host: '127.0.0.1' });
 process.send?.({ ready: true });
 process.on('message', async (m: any) => {

@@ -4,6 +4,7 @@ import type { Services } from '../services.ts';
 import { systemContext } from '../audit/context.ts';
 import type { Io } from '../cli/io.ts';
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import { createGenerator } from './synthetic.ts';
 
 export interface SeedOptions { patients: number; seed: number; ordersPerPatient: number; batchSize?: number }
@@ -74,5 +75,8 @@ export async function seedTenant(svc: Services, tenantId: string, opts: SeedOpti
     if (inFlight.size >= concurrency) await Promise.race(inFlight);
   }
   await Promise.all(inFlight);
+  // Fresh statistics: without them PostgreSQL may think the tenant is empty and scan it by the
+  // wrong index (measured: a read by id fell from 3,000 to 600 req/s on a 20,000-patient tenant).
+  await sql`analyze resources`.execute(svc.database.db);
   return { patients: opts.patients, resources, ms: Date.now() - t0 };
 }
