@@ -2,6 +2,7 @@
 // an unknown parameter or modifier is an error, not silently ignored (a typo must not widen results).
 import { COMMON_PARAMS, searchParam, SEARCH_PARAMS, type SearchParamDef } from './search-params.ts';
 import { FhirError } from './outcome.ts';
+import { FHIR_ID_REGEX as ID } from './validate.ts';
 
 export interface Criterion { def: SearchParamDef; values: string[] }
 export interface TimeBound { op: '>=' | '<'; at: Date }
@@ -20,7 +21,6 @@ export interface SearchQuery {
   summaryCount: boolean;
 }
 
-const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 function splitValues(v: string): string[] {
   // Commas separate alternatives (OR); "\," is a literal comma.

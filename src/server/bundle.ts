@@ -2,7 +2,7 @@
 // are rewritten to the ids the server assigns, writes happen in FHIR's order (DELETE, POST, PUT),
 // references are checked once all are written, and any failure rolls everything back.
 import { randomUUID } from 'node:crypto';
-import type { Repository } from '../store/repository.ts';
+import type { Repository, SearchResult } from '../store/repository.ts';
 import type { AccessContext } from '../audit/context.ts';
 import { FhirError, bundle, errorToOutcome } from '../fhir/outcome.ts';
 import { parseSearch } from '../fhir/search-query.ts';
@@ -50,8 +50,15 @@ async function runGet(repo: Repository, ctx: AccessContext, r: Req, base: string
     return { resource: JSON.parse(res.json), response: { status: '200 OK', etag: `W/"${res.versionId}"`, lastModified: res.lastUpdated.toISOString() } };
   }
   const s = await repo.search(ctx, parseSearch(r.type, r.query ?? [], { maxCount }));
-  const inner = bundle('searchset', [...s.matches, ...s.includes].map((x, i) => ({ fullUrl: `${base}/${x.resourceType}/${x.id}`, resource: x, search: { mode: i < s.matches.length ? 'match' : 'include' } })), s.total !== undefined ? { total: s.total } : {});
-  return { resource: inner, response: { status: '200 OK' } };
+  return { resource: searchset(s, base), response: { status: '200 OK' } };
+}
+
+/** A searchset Bundle from a repository search: matches, then included resources. */
+export function searchset(r: SearchResult, base: string, link?: Array<{ relation: string; url: string }>): any {
+  return bundle('searchset', [
+    ...r.matches.map((res) => ({ fullUrl: `${base}/${res.resourceType}/${res.id}`, resource: res, search: { mode: 'match' } })),
+    ...r.includes.map((res) => ({ fullUrl: `${base}/${res.resourceType}/${res.id}`, resource: res, search: { mode: 'include' } })),
+  ], { ...(r.total !== undefined ? { total: r.total } : {}), ...(link ? { link } : {}) });
 }
 
 export async function processBundle(repo: Repository, ctx: AccessContext, body: any, base: string, maxCount: number): Promise<any> {

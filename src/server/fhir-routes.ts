@@ -7,7 +7,7 @@ import { parseSearch } from '../fhir/search-query.ts';
 import { capabilityStatement } from '../fhir/capability.ts';
 import type { AccessContext } from '../audit/context.ts';
 import { PageTokens } from './page-token.ts';
-import { processBundle } from './bundle.ts';
+import { processBundle, searchset } from './bundle.ts';
 import { FHIR_JSON } from './app.ts';
 
 type Params = { type: string; id: string; vid: string };
@@ -91,10 +91,7 @@ export function registerFhirRoutes(app: FastifyInstance, services: Services): vo
     if (r.hasMore && q.count > 0) links.push({ relation: 'next', url: link(q.offset + q.count) });
     if (q.offset > 0) links.push({ relation: 'previous', url: link(Math.max(0, q.offset - q.count)) });
     reply.type(FHIR_JSON);
-    return bundle('searchset', [
-      ...r.matches.map((res) => ({ fullUrl: `${base}/${res.resourceType}/${res.id}`, resource: res, search: { mode: 'match' } })),
-      ...r.includes.map((res) => ({ fullUrl: `${base}/${res.resourceType}/${res.id}`, resource: res, search: { mode: 'include' } })),
-    ], { ...(r.total !== undefined ? { total: r.total } : {}), link: links });
+    return searchset(r, base, links);
   };
 
   app.get<{ Params: { type: string } }>('/:type', async (req, reply) => {

@@ -2,6 +2,7 @@
 // The same normalisation runs on both sides, so equal values meet without any plaintext stored.
 import { SEARCH_PARAMS, type RawValue, type SearchParamDef } from '../fhir/search-params.ts';
 import { normalizeNir } from '../fhir/nir.ts';
+import { FHIR_ID_REGEX } from '../fhir/validate.ts';
 import { normalizeDate, normalizeEmail, normalizePhone, normalizeText } from '../vault/normalize.ts';
 import { blindToken, dateBucketValues, dateRangeBuckets } from '../vault/blind-index.ts';
 import type { TenantKeys } from '../vault/keyring.ts';
@@ -68,7 +69,7 @@ export function queryValues(def: SearchParamDef, value: string): string[] {
     }
     case 'reference': {
       const v = value.trim();
-      if (/^[A-Za-z0-9\-.]{1,64}$/.test(v)) return [v];
+      if (FHIR_ID_REGEX.test(v)) return [v];
       const r = refValues(v);
       if (!r.length) throw new SearchValueError(`${def.name} must be a reference like Type/id`);
       return [r[0]];

@@ -9,7 +9,7 @@ import { AuditUnavailableError, type AccessEvent, type AuditRecorder } from '../
 import type { AccessContext } from '../audit/context.ts';
 import { isAllowed, type Interaction } from '../auth/policy.ts';
 import { FhirError } from '../fhir/outcome.ts';
-import { SUPPORTED_TYPES, validateResource, extractReferences, type ValidationIssue } from '../fhir/validate.ts';
+import { SUPPORTED_TYPES, validateResource, extractReferences, FHIR_ID_REGEX as ID, type ValidationIssue } from '../fhir/validate.ts';
 import { ImportPool } from './import-pool.ts';
 import { patientOf } from '../fhir/search-params.ts';
 import type { SearchQuery } from '../fhir/search-query.ts';
@@ -29,7 +29,6 @@ interface CurrentRow { version: number; last_updated: Date; deleted: boolean; bo
  *  log keeps only a keyed hash of it, enough to see repeated probing of the same id. */
 const unknownRef = (keys: TenantKeys, type: string, id: string) => `${type}/#${blindToken(keys.subkey('_audit', 'unknown-id'), id).toString(16)}`;
 const READ_SQL = 'select version, last_updated, deleted, body from resources where tenant_id = $1 and resource_type = $2 and id = $3';
-const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 /** Collects what one unit of work touched, for its access event and its deferred reference check. */
 class WorkLog {
@@ -62,14 +61,7 @@ export class Repository {
     const keys = await this.keys(ctx);
     // The hottest query: pre-written SQL skips the query builder's per-call compilation.
     const row = await this.guard(async () => (await this.db.executeQuery<CurrentRow>(CompiledQuery.raw(READ_SQL, [ctx.tenantId, type, id]))).rows[0]);
-    if (!row || row.deleted || !row.body) {
-      await this.record(ctx, { action: 'read', outcome: 'failure', resourceRefs: [unknownRef(keys, type, id)], patientIds: [] });
-      throw row ? FhirError.gone(type, id) : FhirError.notFound(type, id);
-    }
-    const json = this.open(keys, ctx.tenantId, type, id, row.version, row.body);
-    const patient = type === 'Patient' ? id : patientOf(JSON.parse(json));
-    await this.record(ctx, { action: 'read', outcome: 'success', resourceRefs: [`${type}/${id}`], patientIds: patient ? [patient] : [] });
-    return { json, versionId: row.version, lastUpdated: new Date(row.last_updated) };
+    return this.release(ctx, keys, 'read', type, id, row, `${type}/${id}`);
   }
 
   async vread(ctx: AccessContext, type: string, id: string, versionId: number): Promise<ReadResult> {
@@ -81,13 +73,19 @@ export class Repository {
       .where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', '=', id).where('version', '=', versionId).executeTakeFirst())
       ?? this.db.selectFrom('resource_history').select(['version', 'last_updated', 'deleted', 'body'])
         .where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', '=', id).where('version', '=', versionId).executeTakeFirst());
+    return this.release(ctx, keys, 'vread', type, id, row, `${type}/${id}/_history/${versionId}`);
+  }
+
+  /** Decrypts one stored version and returns it only once its access event is durable. */
+  private async release(ctx: AccessContext, keys: TenantKeys, action: 'read' | 'vread', type: string, id: string, row: CurrentRow | undefined, ref: string): Promise<ReadResult> {
     if (!row || row.deleted || !row.body) {
-      await this.record(ctx, { action: 'vread', outcome: 'failure', resourceRefs: [unknownRef(keys, type, id)], patientIds: [] });
+      await this.record(ctx, { action, outcome: 'failure', resourceRefs: [unknownRef(keys, type, id)], patientIds: [] });
       throw row ? FhirError.gone(type, id) : FhirError.notFound(type, id);
     }
     const json = this.open(keys, ctx.tenantId, type, id, row.version, row.body);
-    const patient = patientOf(JSON.parse(json));
-    await this.record(ctx, { action: 'vread', outcome: 'success', resourceRefs: [`${type}/${id}/_history/${versionId}`], patientIds: patient ? [patient] : [] });
+    // A Patient is its own compartment: no need to parse it to name the patient.
+    const patient = type === 'Patient' ? id : patientOf(JSON.parse(json));
+    await this.record(ctx, { action, outcome: 'success', resourceRefs: [ref], patientIds: patient ? [patient] : [] });
     return { json, versionId: row.version, lastUpdated: new Date(row.last_updated) };
   }
 
