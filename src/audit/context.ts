@@ -1,16 +1,29 @@
 // Who is accessing, from where, and why: carried by every repository call and written to each event.
 export interface Actor {
-  kind: 'token' | 'user' | 'system';
+  /** token: API token; client: OAuth client; user: staff account; patient: portal account; system: internal job. */
+  kind: 'token' | 'client' | 'user' | 'patient' | 'system';
+  /** Internal id of the principal (token id, account id) — never a name or e-mail. */
   id: string;
   role: string;
+  /** Site the request is made from (staff working at several sites choose one). */
   siteId?: string | null;
+  /** Every site the actor belongs to. */
+  siteIds?: string[];
+  /** Staff: the Practitioner resource that represents them (care relationships). */
+  practitionerId?: string | null;
+  /** Patient principal: their own Patient resource id (compartment). */
+  patientId?: string | null;
 }
+
+export interface BreakGlass { id: string; reason: string; expiresAt: Date }
 
 export interface AccessContext {
   tenantId: string;
   actor: Actor;
   purpose: string;
-  client?: { tokenId?: string | null; ip?: string | null };
+  client?: { tokenId?: string | null; ip?: string | null; userAgent?: string | null; sessionId?: string | null };
+  /** Emergency access granted with a reason, time-limited, always recorded and flagged for review. */
+  breakGlass?: BreakGlass | null;
 }
 
 export function systemContext(tenantId: string, purpose = 'system'): AccessContext {

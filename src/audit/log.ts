@@ -10,7 +10,7 @@ import type { DB } from '../store/schema.ts';
 import type { KeyProvider } from '../vault/key-provider.ts';
 import { CompactRange, EMPTY_ROOT } from './merkle.ts';
 import { formatCheckpoint, signNote } from './note.ts';
-import { EVENT_COLUMNS, entryLeafHash, type EventRow } from './entry.ts';
+import { EVENT_COLUMNS, encodeEntry, entryLeafHash, type EventRow } from './entry.ts';
 import { LogSigners, logOrigin } from './signer.ts';
 import { CheckpointDir, pushToWitness } from './publish.ts';
 
@@ -98,6 +98,26 @@ export class AuditLog {
         .set({ size: range.size, root: range.root(), compact_range: JSON.stringify(range.toJSON()), updated_at: sql`now()` }).execute();
       return { size: range.size, added: rows.length, lastSeq: rows[rows.length - 1].seq };
     });
+  }
+
+  /** Size and root of the tenant's integrated tree (0 and the empty root before the first event). */
+  async state(tenantId: string): Promise<{ size: number; root: Buffer }> {
+    const st = await this.db.selectFrom('audit_log_state').select([sql<string>`size::text`.as('size'), 'root']).where('tenant_id', '=', tenantId).executeTakeFirst();
+    return st ? { size: Number(st.size), root: Buffer.from(st.root) } : { size: 0, root: EMPTY_ROOT };
+  }
+
+  /** Canonical entries [start, end) of the integrated log, in leaf order (entry bundles, receipts). */
+  async entries(tenantId: string, start: number, end: number): Promise<Buffer[]> {
+    const rows = (await sql<EventRow & { leaf_index: string }>`select ${EVENT_COLUMNS}, leaf_index::text as leaf_index from audit_events e
+      where tenant_id = ${tenantId} and leaf_index >= ${start}::bigint and leaf_index < ${end}::bigint order by e.leaf_index`.execute(this.db)).rows;
+    return rows.map((r) => encodeEntry(tenantId, Number(r.leaf_index), r));
+  }
+
+  /** Leaf hashes [start, end) of the integrated log, in order (hash tiles, proofs). */
+  async leafHashes(tenantId: string, start: number, end: number): Promise<Buffer[]> {
+    const rows = (await sql<EventRow & { leaf_index: string }>`select ${EVENT_COLUMNS}, leaf_index::text as leaf_index from audit_events e
+      where tenant_id = ${tenantId} and leaf_index >= ${start}::bigint and leaf_index < ${end}::bigint order by e.leaf_index`.execute(this.db)).rows;
+    return rows.map((r) => entryLeafHash(tenantId, Number(r.leaf_index), r));
   }
 
   /** Signs, stores and publishes a checkpoint of the tenant's current tree if it grew since the last one. */
