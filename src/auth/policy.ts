@@ -14,9 +14,35 @@ export const POLICY: Record<string, RoleRule[]> = {
   reader: [{ types: '*', interactions: READS }],
   // Internal jobs (seeding, migrations): full access, always audited.
   system: [{ types: '*', interactions: ALL }],
+  // Data-protection officer: the access log and incidents, no clinical data by default.
+  dpo: [{ types: ['AuditEvent'], interactions: ['read', 'search'] }],
+  // External or internal auditor: the access log and its proofs only.
+  auditor: [{ types: ['AuditEvent'], interactions: ['read', 'search'] }],
 };
 
-export const TOKEN_ROLES = ['service', 'reader'] as const;
+/** Operations outside FHIR CRUD, granted per role (also data, not code paths). */
+export type Capability =
+  | 'log:read' // tlog-tiles, checkpoints, inclusion and consistency proofs
+  | 'audit:investigate' // blast radius, AuditEvent over every patient
+  | 'audit:prune' // retention pruning of the access log
+  | 'patient:erase' // GDPR Art. 17 crypto-shredding
+  | 'keys:manage' // rotation, re-encryption
+  | 'accounts:manage' // staff accounts of the tenant
+  | 'export:bulk' // request an export above the configured size
+  | 'export:approve' // second person approving a bulk export
+  | 'break-glass'; // emergency access with a reason
+
+export const CAPABILITIES: Record<string, Capability[]> = {
+  dpo: ['log:read', 'audit:investigate', 'audit:prune', 'patient:erase', 'export:approve'],
+  auditor: ['log:read'],
+  system: ['log:read', 'audit:investigate', 'audit:prune', 'patient:erase', 'keys:manage', 'accounts:manage', 'export:bulk', 'export:approve'],
+};
+
+export function can(role: string, capability: Capability): boolean {
+  return CAPABILITIES[role]?.includes(capability) ?? false;
+}
+
+export const TOKEN_ROLES = ['service', 'reader', 'dpo', 'auditor'] as const;
 
 export function isAllowed(role: string, interaction: Interaction, type: string): boolean {
   const rules = POLICY[role];
