@@ -8,7 +8,8 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../store/schema.ts';
 import type { KeyProvider } from '../vault/key-provider.ts';
-import { CompactRange, EMPTY_ROOT } from './merkle.ts';
+import { CompactRange, EMPTY_ROOT, HASH_SIZE } from './merkle.ts';
+import { TILE_WIDTH } from './tiles.ts';
 import { formatCheckpoint, signNote } from './note.ts';
 import { EVENT_COLUMNS, encodeEntry, entryLeafHash, type EventRow } from './entry.ts';
 import { LogSigners, logOrigin } from './signer.ts';
@@ -48,27 +49,25 @@ export class AuditLog {
   /** Integrates every pending event of the tenant; resolves with the new tree size. */
   async integrate(tenantId: string): Promise<{ size: number; added: number }> {
     let added = 0;
-    // Batches after the first start past the last seq taken, so the pending index is not re-walked
-    // over rows just integrated; a final unbounded batch catches late commits with lower seqs.
-    let after: string | null = null;
     for (;;) {
-      const r = await this.integrateBatch(tenantId, after);
+      const r = await this.integrateBatch(tenantId);
       added += r.added;
-      if (r.added === this.batchSize) { after = r.lastSeq; continue; }
-      if (after === null) return { size: r.size, added };
-      after = null;
+      if (r.added < this.batchSize) return { size: r.size, added };
     }
   }
 
   /** Integrates all tenants with pending events; returns how many events were added. */
   async integrateAll(): Promise<number> {
-    const rows = await sql<{ tenant_id: string }>`select distinct tenant_id from audit_events where leaf_index is null`.execute(this.db);
+    const rows = await sql<{ tenant_id: string }>`select h.tenant_id from audit_log_head h left join audit_log_state s using (tenant_id)
+      where h.next > coalesce(s.size, 0)`.execute(this.db);
     let added = 0;
     for (const r of rows.rows) added += (await this.integrate(r.tenant_id)).added;
     return added;
   }
 
-  private async integrateBatch(tenantId: string, afterSeq: string | null): Promise<{ size: number; added: number; lastSeq: string | null }> {
+  // Positions are allocated gap-free in commit order (src/audit/recorder.ts), so pending events are
+  // exactly those at or past the tree size: read forward, hash, extend the tree and its level-0 tiles.
+  private async integrateBatch(tenantId: string): Promise<{ size: number; added: number }> {
     await this.db.insertInto('audit_log_state')
       .values({ tenant_id: tenantId, size: 0, root: EMPTY_ROOT, compact_range: JSON.stringify(new CompactRange().toJSON()) })
       .onConflict((oc) => oc.column('tenant_id').doNothing()).execute();
@@ -76,28 +75,48 @@ export class AuditLog {
       const st = (await sql<{ size: string; compact_range: string }>`select size::text as size, compact_range from audit_log_state
         where tenant_id = ${tenantId} for update`.execute(tx)).rows[0];
       const range = CompactRange.fromJSON(JSON.parse(st.compact_range));
-      if (range.size !== Number(st.size)) throw new Error(`log state of ${tenantId} is inconsistent`);
-      const rows = (await sql<EventRow>`select ${EVENT_COLUMNS} from audit_events e where tenant_id = ${tenantId} and leaf_index is null
-        ${afterSeq === null ? sql`` : sql`and e.seq > ${afterSeq}::bigint`} order by e.seq limit ${this.batchSize}`.execute(tx)).rows;
-      if (!rows.length) return { size: range.size, added: 0, lastSeq: null };
-      const seqs: string[] = [];
-      const indices: number[] = [];
-      const hashes: string[] = [];
+      const start = range.size;
+      if (start !== Number(st.size)) throw new Error(`log state of ${tenantId} is inconsistent`);
+      // Only positions the head has handed out: a row written around the recorder is not integrated.
+      const rows = (await sql<EventRow & { leaf_index: string }>`select ${EVENT_COLUMNS}, leaf_index::text as leaf_index from audit_events e
+        where tenant_id = ${tenantId} and leaf_index >= ${start}::bigint
+          and leaf_index < (select h.next from audit_log_head h where h.tenant_id = ${tenantId})
+        order by e.leaf_index limit ${this.batchSize}`.execute(tx)).rows;
+      const hashes: Buffer[] = [];
       for (const row of rows) {
-        const h = entryLeafHash(tenantId, range.size, row);
-        seqs.push(row.seq);
-        indices.push(range.size);
-        hashes.push(h.toString('hex'));
+        // A hole can only come from tampering: stop there, `audit verify` names it.
+        if (Number(row.leaf_index) !== start + hashes.length) { this.report(`tenant ${tenantId}: leaf ${start + hashes.length} is missing`); break; }
+        const h = entryLeafHash(tenantId, start + hashes.length, row);
+        hashes.push(h);
         range.append(h);
       }
-      // One statement whatever the batch size (as the recorder does for inserts).
-      await sql`update audit_events e set leaf_index = x.i, leaf_hash = decode(x.h, 'hex')
-        from unnest(${seqs}::bigint[], ${indices}::bigint[], ${hashes}::text[]) as x(s, i, h)
-        where e.tenant_id = ${tenantId} and e.seq = x.s`.execute(tx);
+      if (!hashes.length) return { size: start, added: 0 };
+      await this.writeTiles(tx, tenantId, start, hashes);
       await tx.updateTable('audit_log_state').where('tenant_id', '=', tenantId)
         .set({ size: range.size, root: range.root(), compact_range: JSON.stringify(range.toJSON()), updated_at: sql`now()` }).execute();
-      return { size: range.size, added: rows.length, lastSeq: rows[rows.length - 1].seq };
+      return { size: range.size, added: hashes.length };
     });
+  }
+
+  /** Extends the level-0 tiles with hashes of leaves start.. (the first tile may be partial already). */
+  private async writeTiles(tx: Kysely<DB>, tenantId: string, start: number, hashes: Buffer[]): Promise<void> {
+    const first = Math.floor(start / TILE_WIDTH);
+    let prefix = Buffer.alloc(0);
+    if (start % TILE_WIDTH) {
+      const t = await tx.selectFrom('audit_tiles').select('hashes').where('tenant_id', '=', tenantId).where('level', '=', 0).where('tile_index', '=', String(first)).executeTakeFirst();
+      prefix = Buffer.from(t?.hashes ?? new Uint8Array()).subarray(0, (start % TILE_WIDTH) * HASH_SIZE);
+      if (prefix.length !== (start % TILE_WIDTH) * HASH_SIZE) throw new Error(`tile ${first} of ${tenantId} is missing`);
+    }
+    const all = Buffer.concat([prefix, ...hashes]);
+    const idx: string[] = [];
+    const data: string[] = [];
+    for (let off = 0, t = first; off < all.length; off += TILE_WIDTH * HASH_SIZE, t++) {
+      idx.push(String(t));
+      data.push(all.subarray(off, off + TILE_WIDTH * HASH_SIZE).toString('base64'));
+    }
+    await sql`insert into audit_tiles (tenant_id, level, tile_index, hashes)
+      select ${tenantId}, 0, i, decode(h, 'base64') from unnest(${idx}::bigint[], ${data}::text[]) as x(i, h)
+      on conflict (tenant_id, level, tile_index) do update set hashes = excluded.hashes`.execute(tx);
   }
 
   /** Size and root of the tenant's integrated tree (0 and the empty root before the first event). */
@@ -113,11 +132,9 @@ export class AuditLog {
     return rows.map((r) => encodeEntry(tenantId, Number(r.leaf_index), r));
   }
 
-  /** Leaf hashes [start, end) of the integrated log, in order (hash tiles, proofs). */
+  /** Leaf hashes [start, end) of the integrated log, in order (hash tiles, proofs), from the stored tiles. */
   async leafHashes(tenantId: string, start: number, end: number): Promise<Buffer[]> {
-    const rows = (await sql<EventRow & { leaf_index: string }>`select ${EVENT_COLUMNS}, leaf_index::text as leaf_index from audit_events e
-      where tenant_id = ${tenantId} and leaf_index >= ${start}::bigint and leaf_index < ${end}::bigint order by e.leaf_index`.execute(this.db)).rows;
-    return rows.map((r) => entryLeafHash(tenantId, Number(r.leaf_index), r));
+    return readLeafHashes(this.db, tenantId, start, end);
   }
 
   /** Signs, stores and publishes a checkpoint of the tenant's current tree if it grew since the last one. */
@@ -210,4 +227,20 @@ export class AuditLog {
     this.timer = null;
     while (this.running) await this.running;
   }
+}
+
+/** Leaf hashes [start, end) from the level-0 tiles (fewer, larger rows than the events themselves). */
+export async function readLeafHashes(db: Kysely<DB>, tenantId: string, start: number, end: number): Promise<Buffer[]> {
+  if (end <= start) return [];
+  const tiles = await db.selectFrom('audit_tiles').select([sql<string>`tile_index::text`.as('i'), 'hashes']).where('tenant_id', '=', tenantId).where('level', '=', 0)
+    .where('tile_index', '>=', String(Math.floor(start / TILE_WIDTH))).where('tile_index', '<=', String(Math.floor((end - 1) / TILE_WIDTH))).execute();
+  const byIndex = new Map(tiles.map((t) => [Number(t.i), Buffer.from(t.hashes)]));
+  const out: Buffer[] = [];
+  for (let i = start; i < end; i++) {
+    const tile = byIndex.get(Math.floor(i / TILE_WIDTH));
+    const off = (i % TILE_WIDTH) * HASH_SIZE;
+    if (!tile || tile.length < off + HASH_SIZE) break;
+    out.push(tile.subarray(off, off + HASH_SIZE));
+  }
+  return out;
 }

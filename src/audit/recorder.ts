@@ -27,15 +27,23 @@ function toRow(ctx: AccessContext, e: AccessEvent): Row {
 }
 
 /** One INSERT … SELECT FROM unnest(13 arrays): the statement text is the same whatever the batch size,
- *  so PostgreSQL parses little and the client serialises 13 parameters instead of 13 per event. */
+ *  so PostgreSQL parses little and the client serialises 13 parameters instead of 13 per event.
+ *  The same statement allocates each tenant's leaf positions from audit_log_head: the row lock is held
+ *  until commit, so positions are gap-free and in commit order (tenants locked in sorted order: no
+ *  deadlock between batches). Callers append as the last statement of their transaction. */
 function insertEvents(db: Kysely<DB> | Transaction<DB>, rows: Row[]) {
   const col = (i: number) => rows.map((r) => r[i]);
-  return sql`insert into audit_events (tenant_id, actor_kind, actor_id, role, site_id, client_id, ip, purpose, action, outcome, resource_refs, patient_ids, detail)
-    select t, ak, ai, r, s, c, ip, p, a, o,
+  return sql`with x as (
+      select * from unnest(${col(0)}::text[], ${col(1)}::text[], ${col(2)}::text[], ${col(3)}::text[], ${col(4)}::text[], ${col(5)}::text[],
+        ${col(6)}::text[], ${col(7)}::text[], ${col(8)}::text[], ${col(9)}::text[], ${col(10)}::text[], ${col(11)}::text[], ${col(12)}::text[])
+        with ordinality as x(t, ak, ai, r, s, c, ip, p, a, o, rr, pi, d, ord)),
+    n as (select x.t as nt, count(*)::bigint as cnt from x group by x.t),
+    h as (insert into audit_log_head as h (tenant_id, next) select nt, cnt from n order by nt
+      on conflict (tenant_id) do update set next = h.next + excluded.next returning h.tenant_id, h.next)
+    insert into audit_events (tenant_id, leaf_index, actor_kind, actor_id, role, site_id, client_id, ip, purpose, action, outcome, resource_refs, patient_ids, detail)
+    select x.t, h.next - n.cnt + row_number() over (partition by x.t order by x.ord) - 1, ak, ai, r, s, c, ip, p, a, o,
       array(select jsonb_array_elements_text(rr::jsonb)), array(select jsonb_array_elements_text(pi::jsonb)), d
-    from unnest(${col(0)}::text[], ${col(1)}::text[], ${col(2)}::text[], ${col(3)}::text[], ${col(4)}::text[], ${col(5)}::text[], ${col(6)}::text[],
-      ${col(7)}::text[], ${col(8)}::text[], ${col(9)}::text[], ${col(10)}::text[], ${col(11)}::text[], ${col(12)}::text[])
-      as x(t, ak, ai, r, s, c, ip, p, a, o, rr, pi, d)`.execute(db);
+    from x join n on n.nt = x.t join h on h.tenant_id = x.t`.execute(db);
 }
 
 interface Pending { row: Row; resolve: () => void; reject: (e: Error) => void }

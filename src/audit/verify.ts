@@ -6,7 +6,7 @@ import { MerkleTreeLevels, verifyConsistency } from './merkle.ts';
 import { openCheckpoint } from './note.ts';
 import { EVENT_COLUMNS, entryLeafHash, type EventRow } from './entry.ts';
 import { logOrigin } from './signer.ts';
-import type { AuditLog } from './log.ts';
+import { readLeafHashes, type AuditLog } from './log.ts';
 
 export type ProblemKind = 'altered' | 'deleted' | 'inserted' | 'reordered' | 'checkpoint' | 'state';
 export interface Problem { kind: ProblemKind; leafIndex?: number; size?: number; message: string }
@@ -15,7 +15,7 @@ export interface VerifyResult { tenantId: string; size: number; checkpoints: num
 /** A checkpoint size known from the database, the external directory, or both. */
 interface Known { size: number; db?: { root: Buffer; note: string }; ext?: string }
 
-type Row = EventRow & { leaf_index: string; leaf_hash: Buffer };
+type Row = EventRow & { leaf_index: string };
 
 export async function verifyTenantLog(db: Kysely<DB>, log: AuditLog, tenantId: string, opts: { pageSize?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<VerifyResult> {
   await log.integrate(tenantId);
@@ -78,12 +78,19 @@ export async function verifyTenantLog(db: Kysely<DB>, log: AuditLog, tenantId: s
     from audit_events where tenant_id = ${tenantId}`.execute(db)).rows[0];
   if (bounds?.lo != null && Number(bounds.lo) < 0) return result({ kind: 'inserted', leafIndex: Number(bounds.lo), message: `leaf ${bounds.lo}: negative index (inserted)` }, 0);
   const end = bounds?.hi == null ? 0 : Number(bounds.hi) + 1;
-  const page = (lo: number) => sql<Row>`select ${EVENT_COLUMNS}, leaf_index::text as leaf_index, leaf_hash from audit_events e
-    where tenant_id = ${tenantId} and leaf_index >= ${lo}::bigint and leaf_index < ${lo + pageSize}::bigint
-    order by e.leaf_index, e.seq`.execute(db);
+  // Events with the stored leaf hashes of the same positions (level-0 tiles), to name an altered event.
+  const page = async (lo: number) => {
+    const [events, stored] = await Promise.all([
+      sql<Row>`select ${EVENT_COLUMNS}, leaf_index::text as leaf_index from audit_events e
+        where tenant_id = ${tenantId} and leaf_index >= ${lo}::bigint and leaf_index < ${lo + pageSize}::bigint
+        order by e.leaf_index, e.seq`.execute(db),
+      readLeafHashes(db, tenantId, lo, Math.min(lo + pageSize, stateSize)),
+    ]);
+    return { rows: events.rows, stored, lo };
+  };
   let pending = end > 0 ? page(0) : null;
   for (let lo = 0; pending; lo += pageSize) {
-    const rows: Row[] = (await pending).rows;
+    const { rows, stored } = await pending;
     // The database prepares the next page while this one is hashed.
     pending = lo + pageSize < end ? page(lo + pageSize) : null;
     pending?.catch(() => {}); // awaited on the next turn; an early return must not leave it unhandled
@@ -94,8 +101,9 @@ export async function verifyTenantLog(db: Kysely<DB>, log: AuditLog, tenantId: s
       if (i > n) return result({ kind: 'deleted', leafIndex: n, message: `leaf ${n}: missing, the next stored event is leaf ${i} (deleted)` }, n);
       if (i >= stateSize) return result({ kind: 'inserted', leafIndex: i, message: `leaf ${i}: beyond the log size ${stateSize} (inserted)` }, n);
       const h = entryLeafHash(tenantId, i, row);
-      if (!row.leaf_hash || !h.equals(Buffer.from(row.leaf_hash))) {
-        const j = row.leaf_hash ? originalIndex(tenantId, row, Buffer.from(row.leaf_hash), stateSize) : -1;
+      const s = stored[i - lo];
+      if (!s || !h.equals(s)) {
+        const j = s ? originalIndex(tenantId, row, await readLeafHashes(db, tenantId, 0, stateSize)) : -1;
         return result(j >= 0
           ? { kind: 'reordered', leafIndex: i, message: `leaf ${i}: holds the event hashed for leaf ${j} (reordered)` }
           : { kind: 'altered', leafIndex: i, message: `leaf ${i}: the event does not match its leaf hash (altered)` }, n);
@@ -116,7 +124,7 @@ export async function verifyTenantLog(db: Kysely<DB>, log: AuditLog, tenantId: s
 }
 
 /** The position an unaltered event was hashed for (the index is part of the entry), or -1. Runs only once, on failure. */
-function originalIndex(tenantId: string, row: EventRow, stored: Buffer, size: number): number {
-  for (let j = 0; j < size; j++) if (entryLeafHash(tenantId, j, row).equals(stored)) return j;
+function originalIndex(tenantId: string, row: EventRow, stored: Buffer[]): number {
+  for (let j = 0; j < stored.length; j++) if (entryLeafHash(tenantId, j, row).equals(stored[j])) return j;
   return -1;
 }

@@ -70,6 +70,34 @@ export const MIGRATIONS: Migration[] = [
       `CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events FOR EACH STATEMENT EXECUTE FUNCTION audit_events_refuse()`,
     ],
   },
+  {
+    version: 3,
+    name: 'audit-leaf-at-insert',
+    statements: [
+      // Leaf positions are now allocated in the inserting transaction from a per-tenant counter row, whose
+      // lock is held until commit: positions are gap-free and in commit order, so the integrator only reads
+      // forward and never UPDATEs events (which rewrote every index of the row, GIN included).
+      `CREATE TABLE audit_log_head (tenant_id text PRIMARY KEY, next bigint NOT NULL)`,
+      `DROP TRIGGER audit_events_append_only ON audit_events`,
+      // Level-0 hash tiles (256 leaf hashes each, the last one partial) written by the integrator:
+      // served as tlog-tiles and used by verify to name the altered event.
+      `CREATE TABLE audit_tiles (tenant_id text NOT NULL, level int NOT NULL, tile_index bigint NOT NULL, hashes bytea NOT NULL,
+         PRIMARY KEY (tenant_id, level, tile_index))`,
+      `INSERT INTO audit_tiles (tenant_id, level, tile_index, hashes)
+         SELECT tenant_id, 0, leaf_index / 256, string_agg(leaf_hash, ''::bytea ORDER BY leaf_index)
+         FROM audit_events WHERE leaf_index IS NOT NULL GROUP BY tenant_id, leaf_index / 256`,
+      `WITH p AS (SELECT e.tenant_id, e.seq, coalesce(m.top, -1) + row_number() OVER (PARTITION BY e.tenant_id ORDER BY e.seq) AS i
+         FROM audit_events e LEFT JOIN (SELECT tenant_id, max(leaf_index) AS top FROM audit_events GROUP BY tenant_id) m USING (tenant_id)
+         WHERE e.leaf_index IS NULL)
+       UPDATE audit_events e SET leaf_index = p.i FROM p WHERE e.tenant_id = p.tenant_id AND e.seq = p.seq`,
+      `INSERT INTO audit_log_head (tenant_id, next) SELECT tenant_id, max(leaf_index) + 1 FROM audit_events GROUP BY tenant_id`,
+      `DROP INDEX audit_events_pending`,
+      `DROP INDEX audit_events_leaf`,
+      `ALTER TABLE audit_events DROP CONSTRAINT audit_events_pkey, DROP COLUMN leaf_hash, ALTER COLUMN leaf_index SET NOT NULL`,
+      `ALTER TABLE audit_events ADD PRIMARY KEY (tenant_id, leaf_index)`,
+      `CREATE TRIGGER audit_events_append_only BEFORE UPDATE ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_events_refuse()`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<DB>): Promise<number[]> {

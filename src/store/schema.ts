@@ -26,9 +26,11 @@ export interface AuditEventsTable {
   actor_kind: string; actor_id: string; role: string; site_id: string | null; client_id: string | null;
   ip: string | null; purpose: string; action: string; outcome: string;
   resource_refs: string[]; patient_ids: string[]; detail: string | null;
-  /** Set once by the log integrator (src/audit/log.ts); NULL until then. */
-  leaf_index: ColumnType<string | null, never, string>; leaf_hash: ColumnType<Uint8Array | null, never, Uint8Array>;
+  /** Position in the tenant's Merkle log, allocated at insert (src/audit/recorder.ts). */
+  leaf_index: ColumnType<string, string | number, never>;
 }
+export interface AuditLogHeadTable { tenant_id: string; next: ColumnType<string, string | number, string | number> }
+export interface AuditTilesTable { tenant_id: string; level: number; tile_index: ColumnType<string, string | number, never>; hashes: Uint8Array }
 export interface AuditLogStateTable {
   tenant_id: string; size: ColumnType<string, string | number, string | number>; root: Uint8Array;
   compact_range: string; updated_at: Generated<Timestamp>;
@@ -39,6 +41,8 @@ export interface AuditCheckpointsTable {
 export interface MigrationsTable { tenant_id: string; version: number; name: string; applied_at: Generated<Timestamp> }
 
 export interface DB {
+  audit_log_head: AuditLogHeadTable;
+  audit_tiles: AuditTilesTable;
   tenants: TenantsTable;
   sites: SitesTable;
   data_keys: DataKeysTable;

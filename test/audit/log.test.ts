@@ -78,7 +78,9 @@ test(`${L} verify detects an event altered and re-hashed, by the signed root`, a
   await asAttacker(async () => {
     await sql`update audit_events set patient_ids = '{}' where tenant_id = 'rehash' and leaf_index = 13`.execute(db());
     const row = (await sql<EventRow>`select ${EVENT_COLUMNS} from audit_events where tenant_id = 'rehash' and leaf_index = 13`.execute(db())).rows[0];
-    await sql`update audit_events set leaf_hash = ${entryLeafHash('rehash', 13, row)} where tenant_id = 'rehash' and leaf_index = 13`.execute(db());
+    // The attacker also rewrites the stored leaf hash (level-0 tile), so only the signed root can tell.
+    await sql`update audit_tiles set hashes = overlay(hashes placing ${entryLeafHash('rehash', 13, row)} from ${13 * 32 + 1} for 32)
+      where tenant_id = 'rehash' and level = 0 and tile_index = 0`.execute(db());
   });
   const p = await verify('rehash');
   assert.equal(p?.kind, 'altered');
@@ -97,8 +99,8 @@ test(`${L} verify names a deleted event, in the middle and at the end`, async ()
 
 test(`${L} verify names a forged event inserted with a leaf index`, async () => {
   await logOf20('ins');
-  await sql`insert into audit_events (tenant_id, actor_kind, actor_id, role, purpose, action, outcome, leaf_index, leaf_hash)
-    values ('ins', 'token', 'forged', 'service', 'TREAT', 'read', 'success', 20, ${Buffer.alloc(32)})`.execute(db());
+  await sql`insert into audit_events (tenant_id, actor_kind, actor_id, role, purpose, action, outcome, leaf_index)
+    values ('ins', 'token', 'forged', 'service', 'TREAT', 'read', 'success', 20)`.execute(db());
   const p = await verify('ins');
   assert.deepEqual([p?.kind, p?.leafIndex], ['inserted', 20]);
 });
@@ -151,7 +153,7 @@ test(`${L} a read's event is in the tree, with an inclusion proof against a sign
   const row = (await sql<EventRow & { leaf_index: string }>`select ${EVENT_COLUMNS}, leaf_index::text as leaf_index from audit_events
     where tenant_id = 'rd' and action = 'read' and ${p_ids()}`.execute(db())).rows[0];
   assert.ok(row, 'the read was logged');
-  const leaves = (await db().selectFrom('audit_events').select('leaf_hash').where('tenant_id', '=', 'rd').orderBy('leaf_index').execute()).map((r) => Buffer.from(r.leaf_hash!));
+  const leaves = await env.services.log.leafHashes('rd', 0, cp.size);
   const index = Number(row.leaf_index);
   const verifier = parseVerifierKey((await env.services.log.signers.get('rd')).verifierKey);
   const signed = openCheckpoint(env.services.log.dir.read('rd', 'latest')!, verifier, 'cerbere/rd');
@@ -185,4 +187,22 @@ test(`${L} checkpoints are pushed to the witness; a failed push is retried`, asy
     assert.equal(mine.length, 1);
     assert.match(mine[0], /^cerbere\/wit\n1\n/);
   } finally { await log.stop(); server.close(); }
+});
+
+test(`${L} concurrent reads and writes of one tenant get dense positions in commit order`, async () => {
+  await tenantWithToken(env.services, 'conc');
+  const ctx = systemContext('conc', 'TREAT');
+  const reads = Array.from({ length: 300 }, (_, i) => env.services.audit.record(ctx, event(i)));
+  const writes = Array.from({ length: 20 }, (_, i) => db().transaction().execute(async (tx) => {
+    await env.services.audit.appendInTransaction(tx, ctx, [event(1000 + i), event(2000 + i)]);
+  }));
+  // A rolled-back write leaves no hole: its position is handed out again.
+  const rolledBack = db().transaction().execute(async (tx) => {
+    await env.services.audit.appendInTransaction(tx, ctx, [event(9999)]);
+    throw new Error('rollback');
+  }).catch(() => 'rolled back');
+  await Promise.all([...reads, ...writes, rolledBack]);
+  assert.equal((await env.services.log.integrate('conc')).size, 340);
+  await env.services.log.checkpoint('conc');
+  assert.equal((await verifyTenantLog(db(), env.services.log, 'conc')).problem, null);
 });
