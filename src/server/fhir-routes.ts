@@ -32,7 +32,7 @@ function sendVersion(reply: FastifyReply, versionId: number, lastUpdated: Date) 
 
 export function registerFhirRoutes(app: FastifyInstance, services: Services): void {
   const { repo, config } = services;
-  const pages = new PageTokens();
+  const pages = new PageTokens(async (tenant) => (await services.keyring.keys(tenant)).subkey('_paging', 'continuation'));
 
   app.get('/metadata', async (req, reply) => {
     reply.type(FHIR_JSON);
@@ -76,7 +76,7 @@ export function registerFhirRoutes(app: FastifyInstance, services: Services): vo
     let offset = 0;
     const page = pairs.find(([k]) => k === '_page');
     if (page) {
-      const state = pages.open(page[1], ctx.tenantId, type);
+      const state = await pages.open(page[1], ctx.tenantId, type);
       if (!state) throw FhirError.badRequest('this paging link has expired or is invalid; run the search again', ['_page']);
       pairs = state.params;
       offset = state.offset;
@@ -86,10 +86,10 @@ export function registerFhirRoutes(app: FastifyInstance, services: Services): vo
     if (offset) q.offset = offset;
     const r = await repo.search(ctx, q);
     const base = baseUrl(req);
-    const link = (o: number) => `${base}/${type}?_page=${pages.seal(ctx.tenantId, type, pairs.filter(([k]) => k !== '_offset'), o)}`;
-    const links = [{ relation: 'self', url: link(q.offset) }];
-    if (r.hasMore && q.count > 0) links.push({ relation: 'next', url: link(q.offset + q.count) });
-    if (q.offset > 0) links.push({ relation: 'previous', url: link(Math.max(0, q.offset - q.count)) });
+    const link = async (o: number) => `${base}/${type}?_page=${await pages.seal(ctx.tenantId, type, pairs.filter(([k]) => k !== '_offset'), o)}`;
+    const links = [{ relation: 'self', url: await link(q.offset) }];
+    if (r.hasMore && q.count > 0) links.push({ relation: 'next', url: await link(q.offset + q.count) });
+    if (q.offset > 0) links.push({ relation: 'previous', url: await link(Math.max(0, q.offset - q.count)) });
     reply.type(FHIR_JSON);
     return searchset(r, base, links);
   };

@@ -114,6 +114,11 @@ test(`[${DB_LABEL}] paging links are opaque and carry no search values`, async (
   assert.ok(!/pagination/i.test(next), 'search value leaked into the paging link');
   const second = json(await app.inject({ url: next.replace(/^https?:\/\/[^/]+/, ''), headers: auth() }));
   assert.equal(second.entry.length, 1);
+  // Another server of the same deployment (its own process state) follows the link too.
+  const other = await testApp(env);
+  try {
+    assert.equal(json(await other.inject({ url: next.replace(/^https?:\/\/[^/]+/, ''), headers: auth() })).entry.length, 1);
+  } finally { await other.close(); }
   const forged = await app.inject({ url: '/fhir/Patient?_page=AAAA', headers: auth() });
   assert.equal(forged.statusCode, 400);
 });
