@@ -34,8 +34,8 @@ export async function openServices(config: Config, opts: { cipher?: ResourceCiph
   }
   const database = opts.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
   const keyring = new Keyring(database.db, provider);
-  const audit = new AuditRecorder(database.db, { batchMax: config.auditBatchMax, concurrency: database.kind === 'postgres' ? 3 : 1 });
-  const repo = new Repository({ db: database.db, keyring, audit, cipher: opts.cipher });
+  const audit = new AuditRecorder(database.db, { batchMax: config.auditBatchMax, concurrency: database.kind === 'postgres' ? 3 : 1, prepared: database.prepared });
+  const repo = new Repository({ db: database.db, keyring, audit, cipher: opts.cipher, prepared: database.prepared });
   const tokens = new ApiTokenVerifier(database.db);
   const log = new AuditLog(database.db, provider, { checkpointDir: config.checkpointDir, witnessUrl: config.witnessUrl });
   return {

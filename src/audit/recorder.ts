@@ -3,6 +3,7 @@
 // has committed. If the insert fails every caller in the batch fails (fail closed).
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../store/schema.ts';
+import type { PreparedQuery } from '../store/db.ts';
 import type { AccessContext } from './context.ts';
 
 export interface AccessEvent {
@@ -31,7 +32,7 @@ function toRow(ctx: AccessContext, e: AccessEvent): Row {
  *  The same statement allocates each tenant's leaf positions from audit_log_head: the row lock is held
  *  until commit, so positions are gap-free and in commit order (tenants locked in sorted order: no
  *  deadlock between batches). Callers append as the last statement of their transaction. */
-function insertEvents(db: Kysely<DB> | Transaction<DB>, rows: Row[]) {
+function insertEvents(rows: Row[]) {
   const col = (i: number) => rows.map((r) => r[i]);
   return sql`with x as (
       select * from unnest(${col(0)}::text[], ${col(1)}::text[], ${col(2)}::text[], ${col(3)}::text[], ${col(4)}::text[], ${col(5)}::text[],
@@ -43,7 +44,7 @@ function insertEvents(db: Kysely<DB> | Transaction<DB>, rows: Row[]) {
     insert into audit_events (tenant_id, leaf_index, actor_kind, actor_id, role, site_id, client_id, ip, purpose, action, outcome, resource_refs, patient_ids, detail)
     select x.t, h.next - n.cnt + row_number() over (partition by x.t order by x.ord) - 1, ak, ai, r, s, c, ip, p, a, o,
       array(select jsonb_array_elements_text(rr::jsonb)), array(select jsonb_array_elements_text(pi::jsonb)), d
-    from x join n on n.nt = x.t join h on h.tenant_id = x.t`.execute(db);
+    from x join n on n.nt = x.t join h on h.tenant_id = x.t`;
 }
 
 interface Pending { row: Row; resolve: () => void; reject: (e: Error) => void }
@@ -54,13 +55,13 @@ export class AuditRecorder {
   private scheduled = false;
   appended = 0;
 
-  constructor(private readonly db: Kysely<DB>, private readonly opts: { batchMax: number; concurrency: number }) {}
+  constructor(private readonly db: Kysely<DB>, private readonly opts: { batchMax: number; concurrency: number; prepared?: PreparedQuery }) {}
 
   /** Appends inside the caller's transaction: the access and its event commit or fail together. */
   async appendInTransaction(tx: Transaction<DB> | Kysely<DB>, ctx: AccessContext, events: AccessEvent[]): Promise<void> {
     if (!events.length) return;
     try {
-      await insertEvents(tx, events.map((e) => toRow(ctx, e)));
+      await insertEvents(events.map((e) => toRow(ctx, e))).execute(tx);
     } catch {
       throw new AuditUnavailableError();
     }
@@ -87,7 +88,13 @@ export class AuditRecorder {
     const batch = this.queue.splice(0, this.opts.batchMax);
     this.inFlight++;
     try {
-      await insertEvents(this.db, batch.map((p) => p.row));
+      const q = insertEvents(batch.map((p) => p.row));
+      if (this.opts.prepared) {
+        const c = q.compile(this.db);
+        await this.opts.prepared('cerbere_audit_append', c.sql, c.parameters);
+      } else {
+        await q.execute(this.db);
+      }
       this.appended += batch.length;
       for (const p of batch) p.resolve();
     } catch {

@@ -1,22 +1,33 @@
 // Opens the one database: PGlite in the data directory by default, PostgreSQL when DATABASE_URL is set.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kysely, PostgresDialect } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { DB } from './schema.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 import { migrate } from './migrations.ts';
 
+/** Runs a statement whose text never changes under a name: PostgreSQL parses and plans it once per
+ *  connection (hot paths: read by id, the access log's group-commit insert). Not for use inside a
+ *  Kysely transaction. Behind a transaction-pooling proxy (PgBouncer) set CERBERE_PREPARED=false. */
+export type PreparedQuery = <R>(name: string, text: string, values: readonly unknown[]) => Promise<R[]>;
+
 export interface Database {
   db: Kysely<DB>;
   kind: 'pglite' | 'postgres';
+  prepared: PreparedQuery;
   close(): Promise<void>;
+}
+
+function unnamed(db: Kysely<DB>): PreparedQuery {
+  return async <R>(_name: string, text: string, values: readonly unknown[]) => (await db.executeQuery<R>(CompiledQuery.raw(text, [...values]))).rows;
 }
 
 // bigint (int8) and bigint[] come back as strings: tokens are opaque, seq may exceed 2^53.
 export async function openDatabase(opts: { databaseUrl: string | null; dataDir: string; poolSize?: number; schema?: string }): Promise<Database> {
   let db: Kysely<DB>;
   let kind: Database['kind'];
+  let prepared: PreparedQuery | null = null;
   if (opts.databaseUrl) {
     if (opts.schema && !/^[a-z_][a-z0-9_]{0,62}$/.test(opts.schema)) throw new Error('invalid schema name');
     if (opts.schema) {
@@ -30,6 +41,9 @@ export async function openDatabase(opts: { databaseUrl: string | null; dataDir: 
     pool.on('error', () => { /* a dropped idle client; the next query reports failure */ });
     db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     kind = 'postgres';
+    if (process.env.CERBERE_PREPARED !== 'false') {
+      prepared = async <R>(name: string, text: string, values: readonly unknown[]) => (await pool.query({ name, text, values: [...values] })).rows as R[];
+    }
   } else {
     const { PGlite } = await import('@electric-sql/pglite');
     const dir = join(opts.dataDir, 'db');
@@ -39,7 +53,7 @@ export async function openDatabase(opts: { databaseUrl: string | null; dataDir: 
     kind = 'pglite';
   }
   await migrate(db);
-  return { db, kind, close: () => db.destroy() };
+  return { db, kind, prepared: prepared ?? unnamed(db), close: () => db.destroy() };
 }
 
 /** An in-memory PGlite for tests (no data directory). */
@@ -48,5 +62,5 @@ export async function openMemoryDatabase(): Promise<Database> {
   const lite = await PGlite.create();
   const db = new Kysely<DB>({ dialect: new PGliteDialect(lite) });
   await migrate(db);
-  return { db, kind: 'pglite', close: () => db.destroy() };
+  return { db, kind: 'pglite', prepared: unnamed(db), close: () => db.destroy() };
 }

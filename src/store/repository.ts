@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from './schema.ts';
+import type { PreparedQuery } from './db.ts';
 import type { Keyring, TenantKeys } from '../vault/keyring.ts';
 import { AuditUnavailableError, type AccessEvent, type AuditRecorder } from '../audit/recorder.ts';
 import type { AccessContext } from '../audit/context.ts';
@@ -45,11 +46,12 @@ class WorkLog {
 export class Repository {
   private readonly cipher: ResourceCipher;
   private readonly importPool = new ImportPool();
-  constructor(private readonly deps: { db: Kysely<DB>; keyring: Keyring; audit: AuditRecorder; cipher?: ResourceCipher }) {
+  constructor(private readonly deps: { db: Kysely<DB>; keyring: Keyring; audit: AuditRecorder; cipher?: ResourceCipher; prepared?: PreparedQuery }) {
     this.cipher = deps.cipher ?? envelopeCipher;
   }
 
   get db(): Kysely<DB> { return this.deps.db; }
+  private get prepared(): PreparedQuery { return this.deps.prepared ?? ((_n, text, values) => this.db.executeQuery(CompiledQuery.raw(text, [...values])).then((r) => r.rows as any)); }
 
   async close(): Promise<void> { await this.importPool.close(); }
 
@@ -60,7 +62,7 @@ export class Repository {
     if (!ID.test(id)) throw FhirError.badRequest('invalid resource id');
     const keys = await this.keys(ctx);
     // The hottest query: pre-written SQL skips the query builder's per-call compilation.
-    const row = await this.guard(async () => (await this.db.executeQuery<CurrentRow>(CompiledQuery.raw(READ_SQL, [ctx.tenantId, type, id]))).rows[0]);
+    const row = await this.guard(async () => (await this.prepared<CurrentRow>('cerbere_read_current', READ_SQL, [ctx.tenantId, type, id]))[0]);
     return this.release(ctx, keys, 'read', type, id, row, `${type}/${id}`);
   }
 
