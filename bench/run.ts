@@ -67,8 +67,8 @@ async function importBench() {
   writeFileSync(STATE, JSON.stringify({ ids, nirs, token, plainIds, plainToken, patients: PATIENTS }));
 }
 
-async function startServer(plain: boolean, port: number): Promise<ChildProcess> {
-  const child = fork(join('bench', 'server.ts'), ['--port', String(port), ...(plain ? ['--plain'] : [])], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+async function startServer(plain: boolean, port: number, noAudit = false): Promise<ChildProcess> {
+  const child = fork(join('bench', 'server.ts'), ['--port', String(port), ...(plain ? ['--plain'] : []), ...(noAudit ? ['--no-audit'] : [])], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
   await new Promise<void>((resolve, reject) => {
     child.once('message', () => resolve());
     child.once('exit', (c) => reject(new Error(`bench server exited with ${c}`)));
@@ -103,7 +103,17 @@ async function readBench() {
   // Encrypted and plaintext servers alternate, twice each, so background noise hits both alike.
   const enc: any[] = [];
   const plain: any[] = [];
+  const unlogged: any[] = [];
   for (let round = 0; round < 2; round++) {
+    // Encrypted without the access log (bench-only): what the log costs the read path.
+    {
+      const srv = await startServer(false, port, true);
+      await checked({ url, paths: encPaths, token: st.token, connections: 50, seconds: 3 });
+      const r = await checked({ url, paths: encPaths, token: st.token, connections: 50, seconds: SECONDS });
+      unlogged.push(r);
+      console.log(`  round ${round + 1} encrypted, access log off: ${Math.round(r.requests.average)} req/s`);
+      await stopServer(srv);
+    }
     for (const isPlain of [false, true]) {
       const srv = await startServer(isPlain, port);
       const paths = isPlain ? plainPaths : encPaths;
@@ -127,6 +137,9 @@ async function readBench() {
   report(`Patient read by id, encrypted (${DB}, 50 connections, best of 2)`, `${Math.round(e.requests.average)} req/s, p50 ${e.latency.p50} ms, p99 ${e.latency.p99} ms`);
   report(`Patient read by id, plaintext bench build (${DB}, best of 2)`, `${Math.round(p.requests.average)} req/s, p99 ${p.latency.p99} ms`);
   report('cost of protection (plaintext req/s ÷ encrypted req/s)', `${(p.requests.average / e.requests.average).toFixed(2)}×`);
+  const u = best(unlogged);
+  report(`Patient read by id, encrypted, access log off (${DB}, bench only, best of 2)`, `${Math.round(u.requests.average)} req/s, p99 ${u.latency.p99} ms`);
+  report('read throughput kept with the access log on (logged ÷ unlogged)', `${Math.round((e.requests.average / u.requests.average) * 100)} %`);
 }
 
 const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
