@@ -116,7 +116,11 @@ export class LocalKeyFileProvider implements KeyProvider {
   async unwrap(wrapped: Buffer, context: string): Promise<Buffer> {
     this.unwraps++;
     if (wrapped.length >= 6 + 28 && wrapped[0] === MAGIC && wrapped[1] === FILE_TAG) {
-      const kek = this.keks.get(wrapped.readUInt32BE(2));
+      const version = wrapped.readUInt32BE(2);
+      if (!this.keks.has(version) && this.path && existsSync(keyFileVersionPath(this.path, version))) {
+        this.keks.set(version, readKeyFile(keyFileVersionPath(this.path, version))); // rotated by another process
+      }
+      const kek = this.keks.get(version);
       if (kek) {
         try {
           return aesGcmOpen(kek, wrapped.subarray(6, 18), wrapped.subarray(18, -16), wrapped.subarray(-16), Buffer.concat([wrapped.subarray(0, 6), Buffer.from(context)]));

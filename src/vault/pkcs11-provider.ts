@@ -149,7 +149,9 @@ export class Pkcs11Provider implements KeyProvider {
 
   async unwrap(wrapped: Buffer, context: string): Promise<Buffer> {
     if (wrapped.length < 6 + 12 + 16 || wrapped[0] !== MAGIC || wrapped[1] !== TAG_P) throw new KeyProviderError('not a PKCS#11-wrapped key');
-    const key = this.keys.get(wrapped.readUInt32BE(2));
+    const version = wrapped.readUInt32BE(2);
+    if (!this.keys.has(version)) this.op(() => this.findKeys()); // rotated by another process
+    const key = this.keys.get(version);
     if (!key) throw new KeyProviderError('the HSM has no key-encryption key of this version');
     this.unwraps++;
     const iv = wrapped.subarray(6, 18);

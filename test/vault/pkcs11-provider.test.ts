@@ -11,6 +11,7 @@ import { createKeyProvider } from '../../src/vault/provider-factory.ts';
 import { Pkcs11Provider, loadPkcs11js } from '../../src/vault/pkcs11-provider.ts';
 import { CachingKeyProvider } from '../../src/vault/caching-provider.ts';
 import { KeyProviderError } from '../../src/vault/key-provider.ts';
+import { runCommand } from '../../src/cli/commands.ts';
 import { testEnv, tenantWithToken, testApp, DB_LABEL } from '../helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cerbere-softhsm-'));
@@ -73,7 +74,7 @@ test(`[${DB_LABEL}] PKCS#11 provider from configuration serves the FHIR API; one
   if (skip) return t.skip(skip);
   const config = loadConfig({ CERBERE_DEMO: 'false', CERBERE_KEY_PROVIDER: 'pkcs11', CERBERE_PKCS11_MODULE: env.CERBERE_PKCS11_MODULE, CERBERE_PKCS11_TOKEN: 'cerbere-test', CERBERE_PKCS11_PIN: PIN, CERBERE_PKCS11_KEY_LABEL: 'kek-api' });
   const { provider } = await createKeyProvider(config);
-  assert.ok(provider instanceof CachingKeyProvider);
+  if (!(provider instanceof CachingKeyProvider)) throw new Error('expected a cached provider');
   const inner = provider.inner as Pkcs11Provider;
   const e = await testEnv({ provider });
   const app = await testApp(e);
@@ -91,6 +92,15 @@ test(`[${DB_LABEL}] PKCS#11 provider from configuration serves the FHIR API; one
       assert.match(r.body, /Matériel/);
     }
     assert.ok(inner.unwraps - before <= 2, `at most one HSM unwrap per data key (enc, idx), got ${inner.unwraps - before}`);
+    // KEK rotation: a new key object in the token, every data key re-wrapped, old blobs gone, data reads.
+    const old = new Set(rows.map((r) => Buffer.from(r.wrapped).toString('base64')));
+    const out: string[] = [];
+    assert.equal(await runCommand(e.services, ['keys', 'rotate-kek'], { line: (s) => out.push(s), progress: () => {} }), 0, out.join());
+    const after = await e.services.database.db.selectFrom('data_keys').selectAll().where('tenant_id', '=', 'hsm').execute();
+    assert.ok(after.every((r) => r.provider === 'pkcs11:cerbere-test/kek-api-v2' && !old.has(Buffer.from(r.wrapped).toString('base64'))));
+    e.services.keyring.evictAll();
+    provider.evictAll();
+    assert.match((await app.inject({ url: `/fhir/Patient/${p.id}`, headers })).body, /Matériel/);
   } finally {
     await app.close();
     await e.close();
