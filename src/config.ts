@@ -1,5 +1,6 @@
 // Configuration from environment variables (documented in README). Unsafe settings refuse to start.
 import { resolve, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 
 export interface Config {
   port: number;
@@ -16,6 +17,8 @@ export interface Config {
   /** Signed checkpoints of the access log are copied here, outside the database. */
   checkpointDir: string;
   witnessUrl: string | null;
+  /** Key provider, unwrap cache, TLS/proxy facts for `cerbere doctor`, exports (issue 5). */
+  keys: KeysConfig;
 }
 
 export class ConfigError extends Error {}
@@ -56,5 +59,69 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auditBatchMax: int(env, 'CERBERE_AUDIT_BATCH_MAX', 512, 1, 10000),
     checkpointDir: resolve(env.CERBERE_CHECKPOINT_DIR || join(dataDir, 'checkpoints')),
     witnessUrl,
+    keys: loadKeysConfig(env),
+  };
+}
+
+// ---- Key providers, backups and exports (issue 5) ----
+export interface KeysConfig {
+  provider: 'file' | 'pkcs11' | 'vault';
+  /** Unwrapped data keys stay in memory at most this long, then are zeroed. */
+  cacheSeconds: number;
+  pkcs11: { module: string; token: string; pin: string; keyLabel: string };
+  vault: { addr: string; token: string; mount: string; key: string; namespace: string | null };
+  /** Public https:// URL of the deployment (TLS terminated in front of Cerbère). */
+  publicUrl: string | null;
+  /** A TLS-terminating reverse proxy is in front (doctor accepts it instead of a public https URL). */
+  trustProxy: boolean;
+  production: boolean;
+  /** Exports of more patients than this need a second person's approval. */
+  exportApprovalThreshold: number;
+  exportMaxDays: number;
+}
+
+function secret(env: NodeJS.ProcessEnv, name: string): string {
+  const file = env[`${name}_FILE`];
+  if (file) {
+    try { return readFileSync(file, 'utf8').trim(); } catch { throw new ConfigError(`${name}_FILE cannot be read`); }
+  }
+  return env[name] ?? '';
+}
+
+export function loadKeysConfig(env: NodeJS.ProcessEnv): KeysConfig {
+  const provider = (env.CERBERE_KEY_PROVIDER || 'file') as KeysConfig['provider'];
+  if (!['file', 'pkcs11', 'vault'].includes(provider)) throw new ConfigError('CERBERE_KEY_PROVIDER must be file, pkcs11 or vault');
+  const pkcs11 = {
+    module: env.CERBERE_PKCS11_MODULE || '/usr/lib/softhsm/libsofthsm2.so',
+    token: env.CERBERE_PKCS11_TOKEN || 'cerbere',
+    pin: provider === 'pkcs11' ? secret(env, 'CERBERE_PKCS11_PIN') : '',
+    keyLabel: env.CERBERE_PKCS11_KEY_LABEL || 'cerbere-kek',
+  };
+  if (provider === 'pkcs11' && !pkcs11.pin) throw new ConfigError('CERBERE_PKCS11_PIN or CERBERE_PKCS11_PIN_FILE is required with CERBERE_KEY_PROVIDER=pkcs11');
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(pkcs11.keyLabel)) throw new ConfigError('CERBERE_PKCS11_KEY_LABEL must be 1-64 characters of A-Z a-z 0-9 _ -');
+  const vault = {
+    addr: env.CERBERE_VAULT_ADDR || env.VAULT_ADDR || '',
+    token: provider === 'vault' ? (secret(env, 'CERBERE_VAULT_TOKEN') || env.VAULT_TOKEN || '') : '',
+    mount: env.CERBERE_VAULT_TRANSIT_MOUNT || 'transit',
+    key: env.CERBERE_VAULT_KEY || 'cerbere',
+    namespace: env.CERBERE_VAULT_NAMESPACE || null,
+  };
+  if (provider === 'vault') {
+    if (!/^https?:\/\/[^\s/]+/.test(vault.addr)) throw new ConfigError('CERBERE_VAULT_ADDR must be an http:// or https:// URL with CERBERE_KEY_PROVIDER=vault');
+    if (!vault.token) throw new ConfigError('CERBERE_VAULT_TOKEN or CERBERE_VAULT_TOKEN_FILE is required with CERBERE_KEY_PROVIDER=vault');
+  }
+  if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(vault.mount) || !/^[A-Za-z0-9_-]+$/.test(vault.key)) throw new ConfigError('CERBERE_VAULT_TRANSIT_MOUNT / CERBERE_VAULT_KEY: letters, digits, _ and - only');
+  const publicUrl = env.CERBERE_PUBLIC_URL || null;
+  if (publicUrl && !/^https?:\/\/[^\s]+$/.test(publicUrl)) throw new ConfigError('CERBERE_PUBLIC_URL must be an http:// or https:// URL');
+  return {
+    provider,
+    cacheSeconds: int(env, 'CERBERE_KEY_CACHE_SECONDS', 900, 1, 86_400),
+    pkcs11,
+    vault,
+    publicUrl,
+    trustProxy: bool(env, 'CERBERE_TRUST_PROXY', false),
+    production: (env.NODE_ENV || '') === 'production',
+    exportApprovalThreshold: int(env, 'CERBERE_EXPORT_APPROVAL_THRESHOLD', 50, 0, 10_000_000),
+    exportMaxDays: int(env, 'CERBERE_EXPORT_MAX_DAYS', 30, 1, 365),
   };
 }

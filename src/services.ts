@@ -1,7 +1,8 @@
 // Wires the modules together once, for the server and for the CLI alike.
 import type { Config } from './config.ts';
 import { openDatabase, type Database } from './store/db.ts';
-import { loadOrCreateKeyFile, LocalKeyFileProvider, type KeyProvider } from './vault/key-provider.ts';
+import type { KeyProvider } from './vault/key-provider.ts';
+import { createKeyProvider } from './vault/provider-factory.ts';
 import { Keyring } from './vault/keyring.ts';
 import { AuditRecorder } from './audit/recorder.ts';
 import { AuditLog } from './audit/log.ts';
@@ -26,12 +27,8 @@ export interface Services {
 export async function openServices(config: Config, opts: { cipher?: ResourceCipher; database?: Database; provider?: KeyProvider } = {}): Promise<Services> {
   let provider = opts.provider;
   let keyFileCreated = false;
-  if (!provider) {
-    const kf = loadOrCreateKeyFile(config.keyFile);
-    keyFileCreated = kf.created;
-    provider = new LocalKeyFileProvider(kf.kek);
-    kf.kek.fill(0);
-  }
+  const ownProvider = !provider;
+  if (!provider) ({ provider, keyFileCreated } = await createKeyProvider(config)); // file, PKCS#11 or Vault (CERBERE_KEY_PROVIDER)
   const database = opts.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
   const keyring = new Keyring(database.db, provider);
   const audit = new AuditRecorder(database.db, { batchMax: config.auditBatchMax, concurrency: database.kind === 'postgres' ? 3 : 1, prepared: database.prepared });
@@ -40,6 +37,6 @@ export async function openServices(config: Config, opts: { cipher?: ResourceCiph
   const log = new AuditLog(database.db, provider, { checkpointDir: config.checkpointDir, witnessUrl: config.witnessUrl });
   return {
     config, database, provider, keyring, audit, log, repo, tokens, keyFileCreated,
-    close: async () => { await log.stop(); keyring.evictAll(); await repo.close(); await database.close(); },
+    close: async () => { await log.stop(); keyring.evictAll(); await repo.close(); await database.close(); if (ownProvider) await provider.close?.(); },
   };
 }
