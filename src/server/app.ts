@@ -81,7 +81,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   return app;
 }
 
-async function authenticate(services: Services, req: FastifyRequest): Promise<AccessContext> {
+export async function authenticate(services: Services, req: FastifyRequest): Promise<AccessContext> {
   const h = req.headers.authorization;
   if (!h || !h.startsWith('Bearer ')) throw FhirError.unauthorized();
   let principal;
