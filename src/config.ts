@@ -16,6 +16,8 @@ export interface Config {
   /** Signed checkpoints of the access log are copied here, outside the database. */
   checkpointDir: string;
   witnessUrl: string | null;
+  /** `cerbere audit prune` deletes access events older than this (CNIL: 6 months to 3 years). */
+  auditRetentionDays: number;
 }
 
 export class ConfigError extends Error {}
@@ -56,5 +58,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auditBatchMax: int(env, 'CERBERE_AUDIT_BATCH_MAX', 512, 1, 10000),
     checkpointDir: resolve(env.CERBERE_CHECKPOINT_DIR || join(dataDir, 'checkpoints')),
     witnessUrl,
+    auditRetentionDays: int(env, 'CERBERE_AUDIT_RETENTION_DAYS', 365, 1, 36500),
   };
 }
