@@ -19,6 +19,8 @@ export interface Config {
   witnessUrl: string | null;
   /** Key provider, unwrap cache, TLS/proxy facts for `cerbere doctor`, exports (issue 5). */
   keys: KeysConfig;
+  /** `cerbere audit prune` deletes access events older than this (CNIL: 6 months to 3 years). */
+  auditRetentionDays: number;
 }
 
 export class ConfigError extends Error {}
@@ -60,6 +62,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     checkpointDir: resolve(env.CERBERE_CHECKPOINT_DIR || join(dataDir, 'checkpoints')),
     witnessUrl,
     keys: loadKeysConfig(env),
+    auditRetentionDays: int(env, 'CERBERE_AUDIT_RETENTION_DAYS', 365, 1, 36500),
   };
 }
 

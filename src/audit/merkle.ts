@@ -186,12 +186,12 @@ export class CompactRange {
 // Proof generation over any source of perfect-subtree hashes.
 
 /** Hash of the perfect subtree at `level` (height) and `index`: leaves [index·2^level, (index+1)·2^level). */
-interface NodeSource {
+export interface NodeSource {
   node(level: number, index: number): Buffer;
 }
 
 /** MTH(D[start:end]) where start is a multiple of 2^⌈log2(end−start)⌉ (every node of the tree is). */
-function rangeRoot(src: NodeSource, start: number, end: number): Buffer {
+export function rangeRoot(src: NodeSource, start: number, end: number): Buffer {
   if (end <= start) return Buffer.from(EMPTY_ROOT);
   // Greedy split into aligned perfect subtrees, largest first, then fold from the right.
   const parts: Buffer[] = [];
@@ -230,14 +230,14 @@ function pathFromNode(src: NodeSource, level: number, index: number, size: numbe
   return proof.map((h) => Buffer.from(h));
 }
 
-function inclusionFrom(src: NodeSource, index: number, size: number): Buffer[] {
+export function inclusionFrom(src: NodeSource, index: number, size: number): Buffer[] {
   if (!isSize(index) || !isSize(size) || index >= size) {
     throw new RangeError(`inclusion proof: need 0 ≤ index < size (index ${index}, size ${size})`);
   }
   return pathFromNode(src, 0, index, size);
 }
 
-function consistencyFrom(src: NodeSource, m: number, n: number): Buffer[] {
+export function consistencyFrom(src: NodeSource, m: number, n: number): Buffer[] {
   if (!isSize(m) || !isSize(n)) throw new RangeError('consistency proof: sizes must be safe integers');
   if (m === 0) throw new RangeError('consistency proof from an empty tree is meaningless');
   if (m > n) throw new RangeError(`consistency proof: size1 ${m} > size2 ${n}`);

@@ -2,13 +2,15 @@
 // every signed checkpoint, in the database and outside it. Stops at the first problem, by position.
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../store/schema.ts';
-import { MerkleTreeLevels, verifyConsistency } from './merkle.ts';
+import { verifyConsistency } from './merkle.ts';
+import { LogTree, MissingNodeError } from './tree.ts';
+import { prunes, prunedHashes } from './log-view.ts';
 import { openCheckpoint } from './note.ts';
 import { EVENT_COLUMNS, entryLeafHash, type EventRow } from './entry.ts';
 import { logOrigin } from './signer.ts';
 import { readLeafHashes, type AuditLog } from './log.ts';
 
-export type ProblemKind = 'altered' | 'deleted' | 'inserted' | 'reordered' | 'checkpoint' | 'state';
+export type ProblemKind = 'altered' | 'deleted' | 'inserted' | 'reordered' | 'checkpoint' | 'state' | 'prune';
 export interface Problem { kind: ProblemKind; leafIndex?: number; size?: number; message: string }
 export interface VerifyResult { tenantId: string; size: number; checkpoints: number; problem: Problem | null }
 
@@ -50,7 +52,26 @@ export async function verifyTenantLog(db: Kysely<DB>, log: AuditLog, tenantId: s
     }
   };
 
-  const tree = new MerkleTreeLevels();
+  // Retention: leaves [0, base) were pruned; each prune record must carry the log's signature, and the
+  // tree starts from the stored hashes of the prefix (checked against the signed roots below).
+  const pruneRecords = await prunes(db, tenantId);
+  const base = pruneRecords.at(-1)?.boundary ?? 0;
+  const pruneRoots = new Map<number, Buffer>();
+  for (const p of pruneRecords) {
+    const bad = (message: string): VerifyResult => result({ kind: 'prune', leafIndex: p.boundary, message: `prune at leaf ${p.boundary}: ${message}` }, 0);
+    let cp;
+    try { cp = openCheckpoint(p.note, verifier, origin); } catch { return bad('its note is not signed by the log key (forged or altered)'); }
+    if (cp.size !== p.checkpointSize || cp.size < p.boundary || !cp.extensions.includes(`prune ${p.boundary}`)) return bad('the row does not match its signed note (altered)');
+    if (!known.has(cp.size)) return bad(`its checkpoint ${cp.size} is missing (deleted)`);
+    pruneRoots.set(cp.size, cp.rootHash);
+  }
+  let tree: LogTree;
+  try {
+    tree = new LogTree(base, base > 0 ? await prunedHashes(db, tenantId) : []);
+  } catch (e) {
+    if (!(e instanceof MissingNodeError)) throw e;
+    return result({ kind: 'prune', leafIndex: base, message: `prune at leaf ${base}: hashes of the pruned prefix are missing (deleted)` }, base);
+  }
   let next = 0; // next checkpoint to check
   let prev: { size: number; root: Buffer } | null = null;
   // Called each time the tree reaches a size: checks every checkpoint of that size.
@@ -59,10 +80,13 @@ export async function verifyTenantLog(db: Kysely<DB>, log: AuditLog, tenantId: s
       const k = checkpoints[next++];
       const root = signedRoot(k);
       if (!Buffer.isBuffer(root)) return root;
-      if (k.size < tree.size) continue; // only when size 0 is listed; cannot happen for signed notes
+      if (k.size < tree.size) continue; // pruned sizes (signature and copies checked only), or size 0
+      const pr = pruneRoots.get(k.size);
+      if (pr && !pr.equals(root)) return { kind: 'prune', size: k.size, message: `checkpoint ${k.size}: the prune note signs another root (fork)` };
       if (!tree.root().equals(root)) {
-        const from = prev?.size ?? 0;
-        return { kind: 'altered', leafIndex: from, size: k.size, message: `leaves ${from}..${k.size - 1} do not produce the signed root of checkpoint ${k.size} (an event was altered and re-hashed, or events were replaced)` };
+        const from = prev?.size ?? base;
+        const hint = prev === null && base > 0 ? ', or the stored hashes of the pruned prefix were altered' : '';
+        return { kind: 'altered', leafIndex: from, size: k.size, message: `leaves ${from}..${k.size - 1} do not produce the signed root of checkpoint ${k.size} (an event was altered and re-hashed, or events were replaced${hint})` };
       }
       if (prev && !verifyConsistency(prev.size, k.size, tree.consistencyProof(prev.size, k.size), prev.root, root)) {
         return { kind: 'checkpoint', size: k.size, message: `checkpoint ${k.size} is not consistent with checkpoint ${prev.size}` };
@@ -76,7 +100,13 @@ export async function verifyTenantLog(db: Kysely<DB>, log: AuditLog, tenantId: s
   const pageSize = opts.pageSize ?? 50_000;
   const bounds = (await sql<{ lo: string | null; hi: string | null }>`select min(leaf_index)::text as lo, max(leaf_index)::text as hi
     from audit_events where tenant_id = ${tenantId}`.execute(db)).rows[0];
-  if (bounds?.lo != null && Number(bounds.lo) < 0) return result({ kind: 'inserted', leafIndex: Number(bounds.lo), message: `leaf ${bounds.lo}: negative index (inserted)` }, 0);
+  if (bounds?.lo != null && Number(bounds.lo) < base) {
+    return result({ kind: 'inserted', leafIndex: Number(bounds.lo), message: Number(bounds.lo) < 0 ? `leaf ${bounds.lo}: negative index (inserted)` : `leaf ${bounds.lo}: an event below the prune boundary ${base} (inserted)` }, 0);
+  }
+  if (base > 0) {
+    const p = atSize(); // checkpoints up to the boundary
+    if (p) return result(p, tree.size);
+  }
   const end = bounds?.hi == null ? 0 : Number(bounds.hi) + 1;
   // Events with the stored leaf hashes of the same positions (level-0 tiles), to name an altered event.
   const page = async (lo: number) => {
@@ -88,8 +118,8 @@ export async function verifyTenantLog(db: Kysely<DB>, log: AuditLog, tenantId: s
     ]);
     return { rows: events.rows, stored, lo };
   };
-  let pending = end > 0 ? page(0) : null;
-  for (let lo = 0; pending; lo += pageSize) {
+  let pending = end > base ? page(base) : null;
+  for (let lo = base; pending; lo += pageSize) {
     const { rows, stored } = await pending;
     // The database prepares the next page while this one is hashed.
     pending = lo + pageSize < end ? page(lo + pageSize) : null;

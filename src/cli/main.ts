@@ -7,6 +7,7 @@ import { runCommand, resolveCommand, USAGE } from './commands.ts';
 import { runRemote, socketAnswers } from '../server/admin-socket.ts';
 import type { Io } from './io.ts';
 import { KeyProviderError } from '../vault/key-provider.ts';
+import { runVerifyReceiptLocally, serverVerifierKey } from './receipt-cli.ts';
 
 function terminalIo(): Io & { stop(): void } {
   let bar: cliProgress.SingleBar | null = null;
@@ -38,6 +39,8 @@ async function main(argv: string[]): Promise<number> {
     console.error(`cerbere: unknown command "${argv.join(' ').slice(0, 40)}"; see cerbere --help`);
     return 2;
   }
+  const receipt = await runVerifyReceiptLocally(argv, { line: (t) => console.log(t), progress: () => {} }, serverVerifierKey);
+  if (receipt !== null) return receipt;
   const config = loadConfig();
   const io = terminalIo();
   if (await socketAnswers(config.adminSocket)) {

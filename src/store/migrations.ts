@@ -98,6 +98,49 @@ export const MIGRATIONS: Migration[] = [
       `CREATE TRIGGER audit_events_append_only BEFORE UPDATE ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_events_refuse()`,
     ],
   },
+  {
+    version: 4,
+    name: 'audit-retention',
+    statements: [
+      // One row per retention prune: events with leaf_index < boundary were deleted; `note` is a checkpoint
+      // of size checkpoint_size (≥ boundary) signed by the log key with the extension line `prune <boundary>`.
+      `CREATE TABLE audit_prunes (tenant_id text NOT NULL, boundary bigint NOT NULL, checkpoint_size bigint NOT NULL,
+         before timestamptz NOT NULL, note text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),
+         PRIMARY KEY (tenant_id, boundary))`,
+      // What keeps the pruned prefix verifiable (src/audit/tree.ts): subtree hashes of height 8·k and the
+      // leaf hashes of the last partial 256-leaf chunk. Hashes only, no event content.
+      `CREATE TABLE audit_pruned_hashes (tenant_id text NOT NULL, height int NOT NULL, idx bigint NOT NULL, hash bytea NOT NULL,
+         PRIMARY KEY (tenant_id, height, idx))`,
+      // Both are append-only; a prune must move forward and stay within a signed checkpoint.
+      `CREATE FUNCTION audit_prunes_check() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF NEW.boundary <= coalesce((SELECT max(boundary) FROM audit_prunes WHERE tenant_id = NEW.tenant_id), 0)
+            OR NEW.checkpoint_size < NEW.boundary
+            OR NOT EXISTS (SELECT 1 FROM audit_checkpoints WHERE tenant_id = NEW.tenant_id AND size = NEW.checkpoint_size) THEN
+           RAISE EXCEPTION 'a prune must move forward and be covered by a signed checkpoint' USING ERRCODE = 'check_violation';
+         END IF;
+         RETURN NEW;
+       END $$`,
+      `CREATE TRIGGER audit_prunes_insert BEFORE INSERT ON audit_prunes FOR EACH ROW EXECUTE FUNCTION audit_prunes_check()`,
+      `CREATE TRIGGER audit_prunes_append_only BEFORE UPDATE OR DELETE ON audit_prunes FOR EACH ROW EXECUTE FUNCTION audit_events_refuse()`,
+      `CREATE TRIGGER audit_pruned_hashes_append_only BEFORE UPDATE OR DELETE ON audit_pruned_hashes FOR EACH ROW EXECUTE FUNCTION audit_events_refuse()`,
+      // The one exception to append-only audit_events: deleting an integrated event whose leaf index is
+      // below a prune boundary inserted by the same transaction, which must also have set
+      // cerbere.audit_prune to the tenant (SET LOCAL). An event in the middle of the log can never be
+      // deleted: the permitted set is always a prefix [0, boundary), and the whole prefix goes.
+      `CREATE FUNCTION audit_events_delete_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF OLD.leaf_index IS NOT NULL AND current_setting('cerbere.audit_prune', true) = OLD.tenant_id
+            AND EXISTS (SELECT 1 FROM audit_prunes WHERE tenant_id = OLD.tenant_id AND boundary > OLD.leaf_index
+                        AND xmin = pg_current_xact_id()::xid) THEN
+           RETURN OLD;
+         END IF;
+         RAISE EXCEPTION 'audit_events is append-only' USING ERRCODE = 'insufficient_privilege';
+       END $$`,
+      `DROP TRIGGER audit_events_no_delete ON audit_events`,
+      `CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_events_delete_guard()`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<DB>): Promise<number[]> {

@@ -38,6 +38,11 @@ export interface AuditLogStateTable {
 export interface AuditCheckpointsTable {
   tenant_id: string; size: ColumnType<string, string | number, never>; root: Uint8Array; note: string; created_at: Generated<Timestamp>;
 }
+export interface AuditPrunesTable {
+  tenant_id: string; boundary: ColumnType<string, string | number, never>; checkpoint_size: ColumnType<string, string | number, never>;
+  before: Timestamp; note: string; created_at: Generated<Timestamp>;
+}
+export interface AuditPrunedHashesTable { tenant_id: string; height: number; idx: ColumnType<string, string | number, never>; hash: Uint8Array }
 export interface MigrationsTable { tenant_id: string; version: number; name: string; applied_at: Generated<Timestamp> }
 
 export interface DB {
@@ -52,5 +57,7 @@ export interface DB {
   audit_events: AuditEventsTable;
   audit_log_state: AuditLogStateTable;
   audit_checkpoints: AuditCheckpointsTable;
+  audit_prunes: AuditPrunesTable;
+  audit_pruned_hashes: AuditPrunedHashesTable;
   schema_migrations: MigrationsTable;
 }
