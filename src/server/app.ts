@@ -8,6 +8,7 @@ import { errorToOutcome, FhirError, operationOutcome } from '../fhir/outcome.ts'
 import type { AccessContext } from '../audit/context.ts';
 import { registerFhirRoutes } from './fhir-routes.ts';
 import { registerLogRoutes } from './log-routes.ts';
+import { registerExportRoutes } from './export-routes.ts';
 import { loadFhirDefinitions } from '../fhir/validate.ts';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -77,11 +78,12 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   }, { prefix: '/fhir' });
 
   await registerLogRoutes(app, services);
+  await registerExportRoutes(app, services);
 
   return app;
 }
 
-async function authenticate(services: Services, req: FastifyRequest): Promise<AccessContext> {
+export async function authenticate(services: Services, req: FastifyRequest): Promise<AccessContext> {
   const h = req.headers.authorization;
   if (!h || !h.startsWith('Bearer ')) throw FhirError.unauthorized();
   let principal;

@@ -36,6 +36,12 @@ export interface AuditLogStateTable {
 export interface AuditCheckpointsTable {
   tenant_id: string; size: ColumnType<string, string | number, never>; root: Uint8Array; note: string; created_at: Generated<Timestamp>;
 }
+export interface ExportsTable {
+  tenant_id: string; export_id: string; status: string; requested_by: string; requested_role: string; approved_by: string | null;
+  scope_all: boolean; patient_ids: string[]; patient_count: number; recipient_key: string; expires_at: Timestamp;
+  wrapped_share: Uint8Array | null; provider: string | null; created_at: Generated<Timestamp>;
+  file_created_at: Timestamp | null; destroyed_at: Timestamp | null;
+}
 export interface MigrationsTable { tenant_id: string; version: number; name: string; applied_at: Generated<Timestamp> }
 
 export interface DB {
@@ -49,4 +55,5 @@ export interface DB {
   audit_log_state: AuditLogStateTable;
   audit_checkpoints: AuditCheckpointsTable;
   schema_migrations: MigrationsTable;
+  exports: ExportsTable;
 }
