@@ -5,6 +5,7 @@ import { tenantExists } from '../store/tenants.ts';
 import { rotateKek } from '../vault/kek-rotation.ts';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { systemContext } from '../audit/context.ts';
+import { runDoctor, formatCheck } from './doctor.ts';
 import { buildExport, ExportError, exportFileHeader, generateRecipientKeys, openExport, parseExpiry, purgeExpiredExports, releaseExportShare, requestExport, writePrivateFile } from '../vault/export.ts';
 import { resolve } from 'node:path';
 import { writeBackup, checkBackup, restoreBackup } from '../store/backup.ts';
@@ -154,6 +155,20 @@ Object.assign(KEYS_COMMANDS, {
     options: {},
     run: async (svc, _pos, _v, io) => {
       io.line(`${await purgeExpiredExports(svc)} expired export key(s) destroyed`);
+    },
+  },
+} satisfies CommandTable);
+
+Object.assign(KEYS_COMMANDS, {
+  doctor: {
+    usage: 'doctor [--skip-audit]                   check key files, key provider, TLS, demo credentials, database password, retention, npm audit',
+    options: { 'skip-audit': { type: 'boolean' } },
+    run: async (svc, _pos, v, io) => {
+      const checks = await runDoctor(svc, v['skip-audit'] ? { audit: async () => ({ status: 'unknown', reason: 'skipped with --skip-audit' }) } : {});
+      for (const ch of checks) io.line(formatCheck(ch));
+      const failed = checks.filter((c) => c.status === 'fail').length;
+      if (failed) throw new CliError(`${failed} check(s) failed: fix them before going live`);
+      io.line('doctor: no failing check');
     },
   },
 } satisfies CommandTable);
