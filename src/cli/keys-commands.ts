@@ -3,7 +3,10 @@ import type { CommandTable } from './command-types.ts';
 import { CliError } from './io.ts';
 import { tenantExists } from '../store/tenants.ts';
 import { rotateKek } from '../vault/kek-rotation.ts';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { systemContext } from '../audit/context.ts';
+import { runDoctor, formatCheck } from './doctor.ts';
+import { buildExport, ExportError, exportFileHeader, generateRecipientKeys, openExport, parseExpiry, purgeExpiredExports, releaseExportShare, requestExport, writePrivateFile } from '../vault/export.ts';
 import { resolve } from 'node:path';
 import { writeBackup, checkBackup, restoreBackup } from '../store/backup.ts';
 import { ArchiveError } from '../vault/archive.ts';
@@ -71,6 +74,101 @@ Object.assign(KEYS_COMMANDS, {
         if (e instanceof ArchiveError) throw new CliError(`backup refused: ${e.message}`);
         throw e;
       }
+    },
+  },
+} satisfies CommandTable);
+
+const cliContext = (tenant: string) => ({ ...systemContext(tenant, 'HOPERAT'), actor: { kind: 'system' as const, id: 'cli', role: 'system' } });
+const wrapExportErrors = async (fn: () => Promise<void>) => {
+  try { await fn(); } catch (e) {
+    if (e instanceof ExportError || e instanceof ArchiveError) throw new CliError(e.message);
+    const fe = e as { status?: number; issue?: { diagnostics?: string }[] };
+    if (typeof fe.status === 'number' && fe.status < 500) throw new CliError(fe.issue?.[0]?.diagnostics ?? 'refused');
+    throw e;
+  }
+};
+
+Object.assign(KEYS_COMMANDS, {
+  'export keygen': {
+    usage: 'export keygen --out PREFIX               recipient key pair: PREFIX.key (X25519 private, 0600) and PREFIX.pub (give this to the exporter)',
+    options: { out: { type: 'string' } },
+    run: async (_svc, _pos, v, io) => {
+      const prefix = filePath(v.out, '--out PREFIX');
+      const k = generateRecipientKeys();
+      if (existsSync(prefix + '.key') || existsSync(prefix + '.pub')) throw new CliError(`${prefix}.key or .pub already exists`);
+      writePrivateFile(prefix + '.key', k.privatePem);
+      writeFileSync(prefix + '.pub', k.publicPem, { mode: 0o644 });
+      io.line(`recipient keys written: ${prefix}.key (keep it secret) and ${prefix}.pub`);
+    },
+  },
+  export: {
+    usage: 'export --tenant T --recipient PUB (--patients ID,ID|--all) --expires 7d --out FILE\n'
+      + '                                          export encrypted to the recipient; Cerbère keeps half of its key and destroys it at expiry',
+    options: { tenant: { type: 'string' }, recipient: { type: 'string' }, patients: { type: 'string' }, all: { type: 'boolean' }, expires: { type: 'string' }, out: { type: 'string' } },
+    run: async (svc, _pos, v, io) => {
+      const tenant = optStr(v.tenant);
+      if (!tenant) throw new CliError('--tenant is required');
+      if (!(await tenantExists(svc.database.db, tenant))) throw new CliError(`tenant ${tenant} does not exist`);
+      const out = filePath(v.out, '--out FILE');
+      if (existsSync(out)) throw new CliError(`${out} already exists`);
+      const recipientFile = filePath(v.recipient, '--recipient PUBKEY_FILE');
+      if (!!v.all === !!optStr(v.patients)) throw new CliError('give either --patients ID,ID,… or --all');
+      await wrapExportErrors(async () => {
+        let pem: string;
+        try { pem = readFileSync(recipientFile, 'utf8'); } catch { throw new CliError(`cannot read ${recipientFile}`); }
+        const ms = parseExpiry(optStr(v.expires) ?? '7d', svc.config.keys.exportMaxDays);
+        const ctx = cliContext(tenant);
+        const req = await requestExport(svc, ctx, { all: !!v.all, patients: optStr(v.patients)?.split(','), recipientKeyPem: pem, expiresInMs: ms }, { requireApproval: false });
+        const r = await buildExport(svc, ctx, req.id, out);
+        io.line(`export ${req.id}: ${r.patients} patient(s), ${r.resources} resources, written to ${out}; it can be opened until ${r.expiresAt.toISOString()}`);
+      });
+    },
+  },
+  'export open': {
+    usage: 'export open FILE --key PRIVATE_KEY --out OUT  decrypt an export (asks Cerbère for its key share: refused once expired)',
+    options: { key: { type: 'string' }, out: { type: 'string' } },
+    run: async (svc, pos, v, io) => {
+      if (pos.length !== 1) throw new CliError('usage: cerbere export open FILE --key PRIVATE_KEY --out OUT');
+      const file = filePath(pos[0], 'FILE');
+      const out = filePath(v.out, '--out OUT');
+      if (existsSync(out)) throw new CliError(`${out} already exists`);
+      const keyFile = filePath(v.key, '--key PRIVATE_KEY');
+      await wrapExportErrors(async () => {
+        let pem: string;
+        try { pem = readFileSync(keyFile, 'utf8'); } catch { throw new CliError(`cannot read ${keyFile}`); }
+        const h = exportFileHeader(file);
+        if (!(await tenantExists(svc.database.db, h.tenant))) throw new CliError('this export was not made by this Cerbère');
+        const share = await releaseExportShare(svc, cliContext(h.tenant), h.id);
+        try {
+          const { ndjson, manifest } = await openExport(file, pem, share);
+          writePrivateFile(out, ndjson);
+          ndjson.fill(0);
+          io.line(`export ${h.id} opened: ${manifest.resources} resources of ${manifest.patients} patient(s) written to ${out} (mode 0600)`);
+        } finally {
+          share.fill(0);
+        }
+      });
+    },
+  },
+  'export purge': {
+    usage: 'export purge                            destroy the key shares of expired exports now (the server does it every minute)',
+    options: {},
+    run: async (svc, _pos, _v, io) => {
+      io.line(`${await purgeExpiredExports(svc)} expired export key(s) destroyed`);
+    },
+  },
+} satisfies CommandTable);
+
+Object.assign(KEYS_COMMANDS, {
+  doctor: {
+    usage: 'doctor [--skip-audit]                   check key files, key provider, TLS, demo credentials, database password, retention, npm audit',
+    options: { 'skip-audit': { type: 'boolean' } },
+    run: async (svc, _pos, v, io) => {
+      const checks = await runDoctor(svc, v['skip-audit'] ? { audit: async () => ({ status: 'unknown', reason: 'skipped with --skip-audit' }) } : {});
+      for (const ch of checks) io.line(formatCheck(ch));
+      const failed = checks.filter((c) => c.status === 'fail').length;
+      if (failed) throw new CliError(`${failed} check(s) failed: fix them before going live`);
+      io.line('doctor: no failing check');
     },
   },
 } satisfies CommandTable);

@@ -9,6 +9,7 @@ import type { AccessContext } from '../audit/context.ts';
 import { registerFhirRoutes } from './fhir-routes.ts';
 import { registerLogRoutes } from './log-routes.ts';
 import { registerAccessHistoryRoutes } from './access-history-routes.ts';
+import { registerExportRoutes } from './export-routes.ts';
 import { loadFhirDefinitions } from '../fhir/validate.ts';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -79,6 +80,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   }, { prefix: '/fhir' });
 
   await registerLogRoutes(app, services);
+  await registerExportRoutes(app, services);
 
   return app;
 }

@@ -141,6 +141,20 @@ export const MIGRATIONS: Migration[] = [
       `CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_events_delete_guard()`,
     ],
   },
+  {
+    version: 8,
+    name: 'exports',
+    statements: [
+      // Exports encrypted to a recipient: opening needs the recipient's private key AND this row's share,
+      // wrapped by the key provider and destroyed (NULL) at expiry. Patient ids are internal ids.
+      `CREATE TABLE exports (tenant_id text NOT NULL REFERENCES tenants, export_id text NOT NULL, status text NOT NULL,
+         requested_by text NOT NULL, requested_role text NOT NULL, approved_by text, scope_all boolean NOT NULL,
+         patient_ids text[] NOT NULL DEFAULT '{}', patient_count int NOT NULL, recipient_key text NOT NULL,
+         expires_at timestamptz NOT NULL, wrapped_share bytea, provider text, created_at timestamptz NOT NULL DEFAULT now(),
+         file_created_at timestamptz, destroyed_at timestamptz, PRIMARY KEY (tenant_id, export_id))`,
+      `CREATE INDEX exports_expiry ON exports (expires_at) WHERE wrapped_share IS NOT NULL`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<DB>): Promise<number[]> {

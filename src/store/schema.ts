@@ -43,6 +43,12 @@ export interface AuditPrunesTable {
   before: Timestamp; note: string; created_at: Generated<Timestamp>;
 }
 export interface AuditPrunedHashesTable { tenant_id: string; height: number; idx: ColumnType<string, string | number, never>; hash: Uint8Array }
+export interface ExportsTable {
+  tenant_id: string; export_id: string; status: string; requested_by: string; requested_role: string; approved_by: string | null;
+  scope_all: boolean; patient_ids: string[]; patient_count: number; recipient_key: string; expires_at: Timestamp;
+  wrapped_share: Uint8Array | null; provider: string | null; created_at: Generated<Timestamp>;
+  file_created_at: Timestamp | null; destroyed_at: Timestamp | null;
+}
 export interface MigrationsTable { tenant_id: string; version: number; name: string; applied_at: Generated<Timestamp> }
 
 export interface DB {
@@ -60,4 +66,5 @@ export interface DB {
   audit_prunes: AuditPrunesTable;
   audit_pruned_hashes: AuditPrunedHashesTable;
   schema_migrations: MigrationsTable;
+  exports: ExportsTable;
 }
