@@ -8,6 +8,7 @@ import { errorToOutcome, FhirError, operationOutcome } from '../fhir/outcome.ts'
 import type { AccessContext } from '../audit/context.ts';
 import { registerFhirRoutes } from './fhir-routes.ts';
 import { registerLogRoutes } from './log-routes.ts';
+import { registerAuditRoutes } from './audit-routes.ts';
 import { loadFhirDefinitions } from '../fhir/validate.ts';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -74,6 +75,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
       req.access = await authenticate(services, req);
     });
     registerFhirRoutes(fhir, services);
+    registerAuditRoutes(fhir, services);
   }, { prefix: '/fhir' });
 
   await registerLogRoutes(app, services);

@@ -70,6 +70,21 @@ export const MIGRATIONS: Migration[] = [
       `CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events FOR EACH STATEMENT EXECUTE FUNCTION audit_events_refuse()`,
     ],
   },
+  {
+    version: 5,
+    name: 'audit-investigation',
+    statements: [
+      // AuditEvent search (date ranges, newest first with keyset paging on (recorded_at, seq)) and
+      // blast radius by IP range, site, type or action within a time window: without it those scan
+      // the whole tenant. recorded_at grows with seq, so inserts append at the right edge of the
+      // btree (one extra index entry per event, no page splits in the middle). Actor queries use
+      // audit_events_actor, patient queries audit_events_patients (migration 1).
+      `CREATE INDEX audit_events_recorded ON audit_events (tenant_id, recorded_at, seq)`,
+      // Client addresses are stored as text; a malformed one yields NULL instead of failing a CIDR query.
+      `CREATE FUNCTION cerbere_try_inet(t text) RETURNS inet LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+       BEGIN RETURN t::inet; EXCEPTION WHEN others THEN RETURN NULL; END $$`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<DB>): Promise<number[]> {
