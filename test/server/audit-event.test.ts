@@ -2,6 +2,8 @@
 // isolation, search parameters, paging, and the reading of the log recorded as an access event.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+// assert.ok without a message re-parses the source to describe the failure, which can hang under tsx.
+const ok = (c: unknown, m = 'expected a truthy value') => assert.equal(Boolean(c), true, m);
 import type { FastifyInstance } from 'fastify';
 import { testEnv, testApp, tenantWithToken, type TestEnv, DB_LABEL } from '../helpers.ts';
 import { createApiToken } from '../../src/auth/api-tokens.ts';
@@ -70,10 +72,10 @@ test(`[${DB_LABEL}] events are BALP-shaped AuditEvents valid against FHIR R4`, a
   assert.equal(r.status, 200);
   assert.equal(r.body.type, 'searchset');
   const all = events(r.body);
-  assert.ok(all.length >= 4, `got ${all.length}`);
+  ok(all.length >= 4, `got ${all.length}`);
   for (const e of all) assert.deepEqual(validateResource(e, undefined, { alsoTypes: ['AuditEvent'] }), [], JSON.stringify(e));
   const read = all.find((e) => e.subtype.some((s: any) => s.code === 'read'));
-  assert.ok(read);
+  ok(read);
   assert.deepEqual(read.meta.profile, ['https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientRead']);
   assert.equal(read.type.code, 'rest');
   assert.equal(read.action, 'R');
@@ -82,13 +84,13 @@ test(`[${DB_LABEL}] events are BALP-shaped AuditEvents valid against FHIR R4`, a
   assert.deepEqual(user.who.identifier, { system: 'urn:cerbere:actor:token', value: serviceId });
   assert.equal(user.role[0].coding[0].code, 'service');
   assert.equal(read.purposeOfEvent[0].coding[0].code, 'TREAT');
-  assert.ok(read.agent.some((a: any) => a.type.coding[0].code === '110153' && a.who.identifier.value === serviceId && a.network.type === '2'));
-  assert.ok(read.entity.some((x: any) => x.what?.reference === `Patient/${patient.id}` && x.role.code === '1'));
+  ok(read.agent.some((a: any) => a.type.coding[0].code === '110153' && a.who.identifier.value === serviceId && a.network.type === '2'));
+  ok(read.entity.some((x: any) => x.what?.reference === `Patient/${patient.id}` && x.role.code === '1'));
   const create = all.find((e) => e.action === 'C' && e.entity.some((x: any) => x.what?.reference === `Observation/${obs.id}`));
-  assert.ok(create);
+  ok(create);
   assert.match(create.meta.profile[0], /PatientCreate$/);
   const query = all.find((e) => e.action === 'E');
-  assert.ok(query, 'the search by the reader is listed');
+  ok(query, 'the search by the reader is listed');
   assert.match(query.meta.profile[0], /PatientQuery$/);
   const q = query.entity.find((x: any) => x.role.code === '24');
   assert.equal(Buffer.from(q.query, 'base64').toString(), 'params=subject', 'parameter names only, never values');
@@ -103,7 +105,7 @@ test(`[${DB_LABEL}] events are BALP-shaped AuditEvents valid against FHIR R4`, a
 test(`[${DB_LABEL}] search parameters: agent, date, action, outcome, type, subtype, entity, address, _sort`, async () => {
   const ids = (b: any) => events(b).map((e) => e.id);
   const all = events((await get(dpo, '/fhir/AuditEvent?_count=100')).body);
-  assert.ok(all.length >= 6);
+  ok(all.length >= 6);
   // newest first by default
   const times = all.map((e) => e.recorded);
   assert.deepEqual([...times].sort().reverse(), times);
@@ -111,37 +113,37 @@ test(`[${DB_LABEL}] search parameters: agent, date, action, outcome, type, subty
   assert.deepEqual([...asc].sort(), asc);
 
   const byAgent = events((await get(dpo, `/fhir/AuditEvent?agent=${serviceId}&_count=100`)).body);
-  assert.ok(byAgent.length >= 3 && byAgent.every((e) => e.agent[0].who.identifier.value === serviceId));
+  ok(byAgent.length >= 3 && byAgent.every((e) => e.agent[0].who.identifier.value === serviceId));
   assert.equal(events((await get(dpo, '/fhir/AuditEvent?agent=nobody')).body).length, 0);
 
   const denied = events((await get(dpo, '/fhir/AuditEvent?outcome=4&_count=100')).body);
-  assert.ok(denied.length >= 1 && denied.every((e) => e.outcome === '4' && !e.meta));
+  ok(denied.length >= 1 && denied.every((e) => e.outcome === '4' && !e.meta));
   const failed = events((await get(dpo, '/fhir/AuditEvent?outcome=8')).body);
-  assert.ok(failed.some((e) => e.entity?.[0]?.what?.identifier?.system === 'urn:cerbere:unknown-id-hash'));
+  ok(failed.some((e) => e.entity?.[0]?.what?.identifier?.system === 'urn:cerbere:unknown-id-hash'));
 
   const creates = events((await get(dpo, '/fhir/AuditEvent?action=C&_count=100')).body);
-  assert.ok(creates.length >= 2 && creates.every((e) => e.action === 'C'));
-  assert.ok(events((await get(dpo, '/fhir/AuditEvent?subtype=read&_count=100')).body).every((e) => e.subtype[0].code === 'read'));
-  assert.ok(events((await get(dpo, '/fhir/AuditEvent?subtype=urn:cerbere:action|create')).body).every((e) => e.action === 'C'));
+  ok(creates.length >= 2 && creates.every((e) => e.action === 'C'));
+  ok(events((await get(dpo, '/fhir/AuditEvent?subtype=read&_count=100')).body).every((e) => e.subtype[0].code === 'read'));
+  ok(events((await get(dpo, '/fhir/AuditEvent?subtype=urn:cerbere:action|create')).body).every((e) => e.action === 'C'));
   const logUse = events((await get(dpo, '/fhir/AuditEvent?type=http://dicom.nema.org/resources/ontology/DCM|110101&_count=100')).body);
-  assert.ok(logUse.length >= 1, 'earlier searches of the log are themselves events');
+  ok(logUse.length >= 1, 'earlier searches of the log are themselves events');
   for (const e of logUse) {
     assert.equal(e.type.code, '110101');
-    assert.ok(!e.entity?.some((x: any) => x.role.code === '1'), 'no patient in a log-reading event');
+    ok(!e.entity?.some((x: any) => x.role.code === '1'), 'no patient in a log-reading event');
   }
-  assert.ok(events((await get(dpo, '/fhir/AuditEvent?type=rest&_count=100')).body).every((e) => e.type.code === 'rest'));
+  ok(events((await get(dpo, '/fhir/AuditEvent?type=rest&_count=100')).body).every((e) => e.type.code === 'rest'));
 
   const byEntity = events((await get(dpo, `/fhir/AuditEvent?entity=Observation/${obs.id}`)).body);
-  assert.ok(byEntity.length >= 1 && byEntity.every((e) => e.entity.some((x: any) => x.what?.reference === `Observation/${obs.id}`)));
+  ok(byEntity.length >= 1 && byEntity.every((e) => e.entity.some((x: any) => x.what?.reference === `Observation/${obs.id}`)));
 
   const addr = all.find((e) => e.agent.some((a: any) => a.network))!.agent.find((a: any) => a.network).network.address;
-  assert.ok(events((await get(dpo, `/fhir/AuditEvent?address=${encodeURIComponent(addr)}`)).body).length >= 1);
+  ok(events((await get(dpo, `/fhir/AuditEvent?address=${encodeURIComponent(addr)}`)).body).length >= 1);
 
   const today = new Date().toISOString().slice(0, 10);
   assert.equal(events((await get(dpo, `/fhir/AuditEvent?date=${today}&_count=100`)).body).length >= all.length - 2, true);
   assert.equal(events((await get(dpo, '/fhir/AuditEvent?date=lt2000-01-01')).body).length, 0);
   assert.equal(events((await get(dpo, '/fhir/AuditEvent?date=ge2999')).body).length, 0);
-  assert.ok(events((await get(dpo, `/fhir/AuditEvent?date=ge${today}&date=le2999-12-31T23:59:59Z`)).body).length > 0);
+  ok(events((await get(dpo, `/fhir/AuditEvent?date=ge${today}&date=le2999-12-31T23:59:59Z`)).body).length > 0);
   assert.deepEqual(ids((await get(dpo, `/fhir/AuditEvent?_id=${all[0].id}`)).body), [all[0].id]);
 
   for (const bad of ['date=yesterday', 'date=2026-01-01T10:00', 'date=ne2026', 'action=X', 'outcome=1', 'foo=bar', '_count=0', '_sort=agent', 'patient=a%20b']) {
@@ -166,7 +168,7 @@ test(`[${DB_LABEL}] paging links are opaque and walk the whole result without ov
     pages++;
   }
   assert.equal(new Set(seen).size, seen.length);
-  assert.ok(seen.length >= total, `${seen.length} >= ${total}`);
+  ok(seen.length >= total, `${seen.length} >= ${total}`);
   // a page token does not work for another tenant
   const r1 = await get(dpo, '/fhir/AuditEvent?_count=1');
   const next = r1.body.link.find((l: any) => l.relation === 'next').url;
@@ -175,7 +177,7 @@ test(`[${DB_LABEL}] paging links are opaque and walk the whole result without ov
 
 test(`[${DB_LABEL}] a DPO of tenant B sees nothing of tenant A`, async () => {
   const a = events((await get(dpo, '/fhir/AuditEvent?_count=5')).body);
-  assert.ok(a.length > 0);
+  ok(a.length > 0);
   assert.equal(events((await get(dpoB, `/fhir/AuditEvent?patient=${patient.id}`)).body).length, 0);
   assert.equal(events((await get(dpoB, `/fhir/AuditEvent?agent=${serviceId}`)).body).length, 0);
   for (const e of a) assert.equal((await get(dpoB, `/fhir/AuditEvent/${e.id}`)).status, 404);
@@ -189,18 +191,18 @@ test(`[${DB_LABEL}] reading the log is recorded, without patient data`, async ()
   const reads = events((await get(auditor, '/fhir/AuditEvent?subtype=audit-read&_count=100')).body);
   assert.equal(reads.length, before + 1);
   assert.equal(reads[0].entity[0].what.reference, `AuditEvent/${any.id}`);
-  assert.ok(!reads[0].entity.some((x: any) => x.what?.reference?.startsWith('Patient/')));
+  ok(!reads[0].entity.some((x: any) => x.what?.reference?.startsWith('Patient/')));
   const rows = await env.services.database.db.selectFrom('audit_events').select(['action', 'patient_ids']).where('tenant_id', '=', 'ta')
     .where('action', 'in', ['audit-read', 'audit-search']).execute();
-  assert.ok(rows.length > 0 && rows.every((r) => r.patient_ids.length === 0));
+  ok(rows.length > 0 && rows.every((r) => r.patient_ids.length === 0));
 });
 
 test(`[${DB_LABEL}] the CapabilityStatement lists AuditEvent read and search and $blast-radius`, async () => {
   const cs = JSON.parse((await app.inject({ url: '/fhir/metadata' })).body);
   const ae = cs.rest[0].resource.find((r: any) => r.type === 'AuditEvent');
   assert.deepEqual(ae.interaction.map((i: any) => i.code), ['read', 'search-type']);
-  for (const p of ['patient', 'agent', 'date', 'action', 'outcome', 'type', 'subtype', 'entity']) assert.ok(ae.searchParam.some((s: any) => s.name === p), p);
-  assert.ok(cs.rest[0].operation.some((o: any) => o.name === 'blast-radius'));
+  for (const p of ['patient', 'agent', 'date', 'action', 'outcome', 'type', 'subtype', 'entity']) ok(ae.searchParam.some((s: any) => s.name === p), p);
+  ok(cs.rest[0].operation.some((o: any) => o.name === 'blast-radius'));
   assert.deepEqual(validateResource(cs, undefined, { alsoTypes: ['CapabilityStatement'] }), []);
 });
 
