@@ -44,8 +44,11 @@ export function can(role: string, capability: Capability): boolean {
 
 export const TOKEN_ROLES = ['service', 'reader', 'dpo', 'auditor'] as const;
 
+const LOG_TYPES = ['AuditEvent'];
+
 export function isAllowed(role: string, interaction: Interaction, type: string): boolean {
   const rules = POLICY[role];
   if (!rules) return false;
-  return rules.some((r) => (r.types === '*' || r.types.includes(type)) && r.interactions.includes(interaction));
+  // '*' covers the patient-data types; the access log (AuditEvent) must be named explicitly.
+  return rules.some((r) => (r.types === '*' ? !LOG_TYPES.includes(type) : r.types.includes(type)) && r.interactions.includes(interaction));
 }

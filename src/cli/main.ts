@@ -1,5 +1,6 @@
 // The `cerbere` command. Runs inside the running server through its admin socket when there is
 // one (the embedded database admits a single process), otherwise opens the database itself.
+import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { loadConfig, ConfigError } from '../config.ts';
 import { openServices } from '../services.ts';
@@ -44,7 +45,9 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig();
   const io = terminalIo();
   if (await socketAnswers(config.adminSocket)) {
-    const code = await runRemote(config.adminSocket, argv, io.line, io.progress);
+    // --out FILE is written by the server process: make it relative to the caller's directory, not the server's.
+    const remoteArgv = argv.map((a, i) => (argv[i - 1] === '--out' ? resolve(a) : a.startsWith('--out=') ? `--out=${resolve(a.slice(6))}` : a));
+    const code = await runRemote(config.adminSocket, remoteArgv, io.line, io.progress);
     io.stop();
     return code;
   }

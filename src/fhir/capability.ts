@@ -1,5 +1,6 @@
 // The CapabilityStatement: generated from the same tables the server runs on, so it tells the truth.
 import { SEARCH_PARAMS } from './search-params.ts';
+import { AUDIT_EVENT_SEARCH_PARAMS } from '../audit/audit-event.ts';
 
 const FHIR_TYPE: Record<string, string> = { identifier: 'token', email: 'token', phone: 'token', token: 'token', string: 'string', date: 'date', reference: 'reference' };
 
@@ -34,7 +35,23 @@ export function capabilityStatement(baseUrl: string, version: string): any {
           { name: '_lastUpdated', type: 'date' },
           ...params.map((p) => ({ name: p.name, type: FHIR_TYPE[p.kind], documentation: p.kind === 'date' ? 'eq, ge, gt, le, lt at day precision' : 'exact match after normalisation' })),
         ],
-      })),
+      })).concat([{
+        // Built on the fly from the access log (BALP-shaped); read-only; roles dpo and auditor only.
+        type: 'AuditEvent',
+        versioning: 'no-version',
+        readHistory: false,
+        updateCreate: false,
+        conditionalCreate: false,
+        conditionalUpdate: false,
+        conditionalDelete: 'not-supported',
+        interaction: ['read', 'search-type'].map((code) => ({ code })),
+        searchParam: AUDIT_EVENT_SEARCH_PARAMS.map((p) => ({ name: p.name, type: p.type, documentation: p.documentation })),
+      } as any]),
+      operation: [{
+        name: 'blast-radius',
+        definition: 'urn:cerbere:OperationDefinition/blast-radius',
+        documentation: 'POST /fhir/$blast-radius (capability audit:investigate): distinct patients touched by the accesses matching actor, token, ip, site, type, action, since, until; format parameters, bundle or csv',
+      }],
     }],
   };
 }

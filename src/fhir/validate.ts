@@ -531,8 +531,9 @@ function scrubIssues(resource: unknown, issues: ValidationIssue[]): ValidationIs
 /**
  * Validates a FHIR R4 resource submitted to the server. Returns an empty array when the resource is valid;
  * every returned issue is an error. Diagnostics name the path and the rule, never a submitted value.
+ * `alsoTypes` admits other R4 types (e.g. AuditEvent, Parameters, List built by the server, checked in tests).
  */
-export function validateResource(resource: unknown, expectedType?: string): ValidationIssue[] {
+export function validateResource(resource: unknown, expectedType?: string, opts: { alsoTypes?: readonly string[] } = {}): ValidationIssue[] {
   if (!resource || typeof resource !== 'object' || Array.isArray(resource)) {
     return [{ severity: 'error', code: 'structure', diagnostics: 'Body must be a JSON object (a FHIR resource)' }];
   }
@@ -541,7 +542,7 @@ export function validateResource(resource: unknown, expectedType?: string): Vali
   if (typeof rt !== 'string') {
     return [{ severity: 'error', code: 'structure', diagnostics: 'Missing resourceType', expression: ['resourceType'] }];
   }
-  if (!isSupportedType(rt)) {
+  if (!isSupportedType(rt) && !opts.alsoTypes?.includes(rt)) {
     return [
       {
         severity: 'error',

@@ -10,6 +10,7 @@ import { registerFhirRoutes } from './fhir-routes.ts';
 import { registerLogRoutes } from './log-routes.ts';
 import { registerAccessHistoryRoutes } from './access-history-routes.ts';
 import { registerExportRoutes } from './export-routes.ts';
+import { registerAuditRoutes } from './audit-routes.ts';
 import { loadFhirDefinitions } from '../fhir/validate.ts';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -77,6 +78,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     });
     registerFhirRoutes(fhir, services);
     registerAccessHistoryRoutes(fhir, services);
+    registerAuditRoutes(fhir, services);
   }, { prefix: '/fhir' });
 
   await registerLogRoutes(app, services);

@@ -155,6 +155,21 @@ export const MIGRATIONS: Migration[] = [
       `CREATE INDEX exports_expiry ON exports (expires_at) WHERE wrapped_share IS NOT NULL`,
     ],
   },
+  {
+    version: 5,
+    name: 'audit-investigation',
+    statements: [
+      // AuditEvent search (date ranges, newest first with keyset paging on (recorded_at, leaf_index)) and
+      // blast radius by IP range, site, type or action within a time window: without it those scan
+      // the whole tenant. recorded_at grows with leaf_index, so inserts append at the right edge of the
+      // btree (one extra index entry per event, no page splits in the middle). Actor queries use
+      // audit_events_actor, patient queries audit_events_patients (migration 1).
+      `CREATE INDEX audit_events_recorded ON audit_events (tenant_id, recorded_at, leaf_index)`,
+      // Client addresses are stored as text; a malformed one yields NULL instead of failing a CIDR query.
+      `CREATE FUNCTION cerbere_try_inet(t text) RETURNS inet LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+       BEGIN RETURN t::inet; EXCEPTION WHEN others THEN RETURN NULL; END $$`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<DB>): Promise<number[]> {
@@ -162,7 +177,8 @@ export async function migrate(db: Kysely<DB>): Promise<number[]> {
     name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (tenant_id, version))`.execute(db);
   const done = new Set((await db.selectFrom('schema_migrations').select('version').execute()).map((r) => r.version));
   const applied: number[] = [];
-  for (const m of MIGRATIONS) {
+  // In version order (features land in parallel, so the list is not always written in order).
+  for (const m of [...MIGRATIONS].sort((a, b) => a.version - b.version)) {
     if (done.has(m.version)) continue;
     await db.transaction().execute(async (tx) => {
       for (const s of m.statements) await sql.raw(s).execute(tx);
