@@ -60,8 +60,8 @@ try {
     tiles.push(ms(t0));
     if (t.statusCode !== 200 && t.statusCode !== 404) throw new Error(`tile status ${t.statusCode}`);
   }
-  console.log(`inclusion proof via HTTP (auth + latest checkpoint query + proof + JSON): ${stats(proof)}`);
-  console.log(`inclusion proof, module call (checkpoint query + proof): ${stats(direct)}`);
+  console.log(`inclusion proof via HTTP (token auth + checkpoint head cached ≤ 1 s + proof + JSON): ${stats(proof)}`);
+  console.log(`inclusion proof, module call (cached head + proof): ${stats(direct)}`);
   console.log(`level-0 hash tile via HTTP: ${stats(tiles)}`);
   await app.close();
 } finally {
