@@ -112,7 +112,7 @@ export async function accessReceipt(svc: Services, ctx: AccessContext, patientId
       // Not yet under a signed checkpoint (they are made every 10 s): integrate and sign now.
       await svc.log.integrate(tenant);
       await svc.log.checkpoint(tenant);
-      snap = await view.snapshot(tenant);
+      snap = await view.snapshot(tenant, { fresh: true });
       if (!snap.checkpoint || snap.checkpoint.size <= index) throw notFound(index);
     }
     const [entry] = await svc.log.entries(tenant, index, index + 1);

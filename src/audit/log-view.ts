@@ -82,17 +82,37 @@ export async function loadTree(db: Kysely<DB>, log: AuditLog, tenantId: string, 
 
 export class LogView {
   private readonly trees = new Map<string, Entry>();
+  /** Latest checkpoint and prune boundary per tenant, re-read at most every `ttlMs` (checkpoints come every 10 s). */
+  private readonly heads = new Map<string, { at: number; checkpoint: SignedCheckpoint | null; base: number }>();
 
-  constructor(private readonly db: Kysely<DB>, private readonly log: AuditLog) {}
+  constructor(private readonly db: Kysely<DB>, private readonly log: AuditLog, private readonly ttlMs = 1_000) {}
 
-  /** The tenant's latest checkpoint and a tree verified against it. One query when the cache is warm. */
-  async snapshot(tenantId: string): Promise<LogSnapshot> {
+  /**
+   * The tenant's latest checkpoint and a tree verified against it: no query when the cache is warm
+   * and the head was read less than ttlMs ago; `fresh` re-reads the head (after signing a checkpoint).
+   */
+  async snapshot(tenantId: string, opts: { fresh?: boolean } = {}): Promise<LogSnapshot> {
+    let head = this.heads.get(tenantId);
+    if (!head || opts.fresh || Date.now() - head.at >= this.ttlMs) {
+      head = { at: Date.now(), ...(await this.readHead(tenantId)) };
+      this.heads.set(tenantId, head);
+      while (this.heads.size > 1000) this.heads.delete(this.heads.keys().next().value as string);
+    }
+    const { checkpoint, base } = head;
+    return this.treeFor(tenantId, checkpoint, base);
+  }
+
+  private async readHead(tenantId: string): Promise<{ checkpoint: SignedCheckpoint | null; base: number }> {
     const r = (await sql<{ size: string | null; root: Buffer | null; note: string | null; base: string | null }>`select c.size::text as size, c.root, c.note,
         (select max(boundary) from audit_prunes p where p.tenant_id = ${tenantId})::text as base
       from (select 1) one left join lateral (select size, root, note from audit_checkpoints where tenant_id = ${tenantId} order by size desc limit 1) c on true`
       .execute(this.db)).rows[0];
     const base = r?.base == null ? 0 : Number(r.base);
     const checkpoint = r?.size == null ? null : { size: Number(r.size), root: Buffer.from(r.root as Buffer), note: r.note as string };
+    return { checkpoint, base };
+  }
+
+  private async treeFor(tenantId: string, checkpoint: SignedCheckpoint | null, base: number): Promise<LogSnapshot> {
     let entry = this.trees.get(tenantId);
     if (!entry || entry.base !== base) {
       entry = { base, tree: null as unknown as LogTree, checked: -1, lock: Promise.resolve() };
@@ -122,7 +142,7 @@ export class LogView {
     return { checkpoint, base, tree: e.tree };
   }
 
-  forget(tenantId: string): void { this.trees.delete(tenantId); }
+  forget(tenantId: string): void { this.trees.delete(tenantId); this.heads.delete(tenantId); }
 }
 
 const views = new WeakMap<object, LogView>();

@@ -11,6 +11,7 @@ import { verifyTenantLog, type Problem } from '../../src/audit/verify.ts';
 import { pruneAccessLog, PruneError } from '../../src/audit/prune.ts';
 import { runCommand } from '../../src/cli/commands.ts';
 import { createApiToken } from '../../src/auth/api-tokens.ts';
+import { loadConfig } from '../../src/config.ts';
 import { formatCheckpoint, generateSigningKey, openCheckpoint, signNote } from '../../src/audit/note.ts';
 import { leafHash, verifyInclusion } from '../../src/audit/merkle.ts';
 import { entryBundlePath, tilePath } from '../../src/audit/tiles.ts';
@@ -178,4 +179,10 @@ test(`${L} a second prune moves the boundary forward; a tampered log is never pr
   assert.notEqual(await runCommand(env.services, ['audit', 'prune', '--tenant', 'pt', '--before', '2999-01-01'], o.io), 0);
   assert.notEqual(await runCommand(env.services, ['audit', 'prune', '--tenant', 'pt', '--before', 'yesterday'], o.io), 0);
   assert.match(o.lines.at(-1)!, /--before must be an ISO date/);
+});
+
+test('CERBERE_AUDIT_RETENTION_DAYS sets the default period (365 days)', () => {
+  assert.equal(loadConfig({}).auditRetentionDays, 365);
+  assert.equal(loadConfig({ CERBERE_AUDIT_RETENTION_DAYS: '180' }).auditRetentionDays, 180);
+  assert.throws(() => loadConfig({ CERBERE_AUDIT_RETENTION_DAYS: '0' }));
 });
