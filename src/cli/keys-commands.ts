@@ -13,7 +13,7 @@ import { ArchiveError } from '../vault/archive.ts';
 
 const optStr = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' && v ? v : undefined);
 
-export const KEYS_COMMANDS: CommandTable = {
+const KEK_COMMANDS: CommandTable = {
   'keys rotate-kek': {
     usage: 'keys rotate-kek [--tenant T]            new key-encryption-key version, every data key re-wrapped under it (data untouched);\n'
       + '                                          with --tenant: re-wrap that tenant\'s keys under the current version only',
@@ -28,16 +28,14 @@ export const KEYS_COMMANDS: CommandTable = {
   },
 };
 
-const isAbs = (p: string) => p.startsWith('/');
+/** Paths are resolved by the process running the command (the server, through the admin socket). */
 function filePath(v: string | boolean | undefined, what: string): string {
   const p = optStr(v);
   if (!p) throw new CliError(`${what} is required`);
-  // With a running server the command runs inside it: a relative path would be the server's.
-  if (!isAbs(p)) return resolve(p);
-  return p;
+  return resolve(p);
 }
 
-Object.assign(KEYS_COMMANDS, {
+const BACKUP_COMMANDS: CommandTable = {
   backup: {
     usage: 'backup --out FILE [--tenant T]          encrypted, authenticated archive of every table of one tenant or all (key wrapped by the key provider)',
     options: { out: { type: 'string' }, tenant: { type: 'string' } },
@@ -76,7 +74,7 @@ Object.assign(KEYS_COMMANDS, {
       }
     },
   },
-} satisfies CommandTable);
+};
 
 const cliContext = (tenant: string) => ({ ...systemContext(tenant, 'HOPERAT'), actor: { kind: 'system' as const, id: 'cli', role: 'system' } });
 const wrapExportErrors = async (fn: () => Promise<void>) => {
@@ -88,9 +86,9 @@ const wrapExportErrors = async (fn: () => Promise<void>) => {
   }
 };
 
-Object.assign(KEYS_COMMANDS, {
+const EXPORT_COMMANDS: CommandTable = {
   'export keygen': {
-    usage: 'export keygen --out PREFIX               recipient key pair: PREFIX.key (X25519 private, 0600) and PREFIX.pub (give this to the exporter)',
+    usage: 'export keygen --out PREFIX              recipient key pair: PREFIX.key (X25519 private, 0600) and PREFIX.pub (give this to the exporter)',
     options: { out: { type: 'string' } },
     run: async (_svc, _pos, v, io) => {
       const prefix = filePath(v.out, '--out PREFIX');
@@ -125,7 +123,7 @@ Object.assign(KEYS_COMMANDS, {
     },
   },
   'export open': {
-    usage: 'export open FILE --key PRIVATE_KEY --out OUT  decrypt an export (asks Cerbère for its key share: refused once expired)',
+    usage: 'export open FILE --key PRIVATE_KEY --out OUT\n                                          decrypt an export (asks Cerbère for its key share: refused once expired)',
     options: { key: { type: 'string' }, out: { type: 'string' } },
     run: async (svc, pos, v, io) => {
       if (pos.length !== 1) throw new CliError('usage: cerbere export open FILE --key PRIVATE_KEY --out OUT');
@@ -157,9 +155,9 @@ Object.assign(KEYS_COMMANDS, {
       io.line(`${await purgeExpiredExports(svc)} expired export key(s) destroyed`);
     },
   },
-} satisfies CommandTable);
+};
 
-Object.assign(KEYS_COMMANDS, {
+const DOCTOR_COMMANDS: CommandTable = {
   doctor: {
     usage: 'doctor [--skip-audit]                   check key files, key provider, TLS, demo credentials, database password, retention, npm audit',
     options: { 'skip-audit': { type: 'boolean' } },
@@ -171,4 +169,6 @@ Object.assign(KEYS_COMMANDS, {
       io.line('doctor: no failing check');
     },
   },
-} satisfies CommandTable);
+};
+
+export const KEYS_COMMANDS: CommandTable = { ...KEK_COMMANDS, ...BACKUP_COMMANDS, ...EXPORT_COMMANDS, ...DOCTOR_COMMANDS };
