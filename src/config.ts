@@ -16,6 +16,14 @@ export interface Config {
   /** Signed checkpoints of the access log are copied here, outside the database. */
   checkpointDir: string;
   witnessUrl: string | null;
+  /** Accounts, sessions, MFA, mail (docs/identity.md). */
+  auth: AuthConfig;
+}
+
+export interface AuthConfig {
+  publicUrl: string; smtpUrl: string | null; mailFrom: string; redisUrl: string | null;
+  accessTokenSeconds: number; sessionIdleMinutes: number; sessionMaxHours: number;
+  argon2MemoryKib: number; argon2Time: number; lockoutFailures: number; lockoutMinutes: number; ipFailures: number;
 }
 
 export class ConfigError extends Error {}
@@ -56,5 +64,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auditBatchMax: int(env, 'CERBERE_AUDIT_BATCH_MAX', 512, 1, 10000),
     checkpointDir: resolve(env.CERBERE_CHECKPOINT_DIR || join(dataDir, 'checkpoints')),
     witnessUrl,
+    auth: {
+      publicUrl: (env.CERBERE_PUBLIC_URL || `http://localhost:${env.PORT || 8080}`).replace(/\/+$/, ''),
+      smtpUrl: env.CERBERE_SMTP_URL || null,
+      mailFrom: env.CERBERE_MAIL_FROM || 'Cerbère <no-reply@localhost>',
+      redisUrl: env.REDIS_URL || null,
+      accessTokenSeconds: int(env, 'CERBERE_ACCESS_TOKEN_SECONDS', 600, 30, 900),
+      sessionIdleMinutes: int(env, 'CERBERE_SESSION_IDLE_MINUTES', 30, 1, 24 * 60),
+      sessionMaxHours: int(env, 'CERBERE_SESSION_MAX_HOURS', 12, 1, 24 * 30),
+      argon2MemoryKib: int(env, 'CERBERE_ARGON2_MEMORY_KIB', 19456, 19456, 4 * 1024 * 1024),
+      argon2Time: int(env, 'CERBERE_ARGON2_TIME', 2, 2, 20),
+      lockoutFailures: int(env, 'CERBERE_LOCKOUT_FAILURES', 5, 3, 100),
+      lockoutMinutes: int(env, 'CERBERE_LOCKOUT_MINUTES', 15, 1, 24 * 60),
+      ipFailures: int(env, 'CERBERE_IP_FAILURES', 50, 5, 100_000),
+    },
   };
 }
