@@ -147,10 +147,24 @@ export class AuthService {
 
   // ---------------------------------------------------------------- single-use tickets
   async newTicket(tenantId: string, accountId: string, purpose: string, data?: string): Promise<string> {
+    if (Math.random() < 0.01) await this.purgeExpired(tenantId);
     const s = secret();
     await this.db.insertInto('auth_tickets').values({ tenant_id: tenantId, ticket_hash: sha256(s), account_id: accountId, purpose, data: data ?? null,
       expires_at: new Date(Date.now() + TICKET_MINUTES[purpose] * 60_000), used_at: null }).execute();
     return `${tenantId}.${s}`;
+  }
+
+  /** Drops tickets and refresh tokens that can no longer be used (a day after expiry or use; sessions a day after their end). */
+  async purgeExpired(tenantId: string): Promise<void> {
+    const dayAgo = new Date(Date.now() - 86_400_000);
+    await this.db.deleteFrom('auth_tickets').where('tenant_id', '=', tenantId).where((eb) => eb.or([eb('expires_at', '<', dayAgo), eb('used_at', '<', dayAgo)])).execute();
+    const dead = await this.db.selectFrom('auth_sessions').select('session_id').where('tenant_id', '=', tenantId)
+      .where((eb) => eb.or([eb('expires_at', '<', dayAgo), eb('revoked_at', '<', dayAgo)])).limit(1000).execute();
+    if (dead.length) {
+      const ids = dead.map((d) => d.session_id);
+      await this.db.deleteFrom('auth_refresh_tokens').where('tenant_id', '=', tenantId).where('session_id', 'in', ids).execute();
+      await this.db.deleteFrom('auth_sessions').where('tenant_id', '=', tenantId).where('session_id', 'in', ids).execute();
+    }
   }
 
   /** Consumes a ticket (single use): the account row, or null if unknown, used, expired or of another purpose. */

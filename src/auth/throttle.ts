@@ -41,6 +41,11 @@ export class PgThrottle implements ThrottleStore {
         window_start = case when auth_throttle.window_start < now() - ${win}::interval then now() else auth_throttle.window_start end
       returning failures`.execute(this.db);
     const failures = r.rows[0].failures;
+    // Now and then, forget counters whose window and lock are over (unknown identifiers pile up otherwise).
+    if (Math.random() < 0.01) {
+      await sql`delete from auth_throttle where tenant_id = ${tenantId} and window_start < now() - ${win}::interval
+        and (locked_until is null or locked_until < now())`.execute(this.db);
+    }
     const ms = lockFor(failures, rule);
     let lockedUntil: number | null = null;
     if (ms > 0) {

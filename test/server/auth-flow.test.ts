@@ -233,12 +233,23 @@ test('refresh tokens rotate; a reused one revokes the session; logout-all ends e
   assert.equal((await app.inject({ method: 'GET', url: `/fhir/Patient/${patientId}`, headers: { authorization: `Bearer ${h}.${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${a.access_token.split('.')[2]}` } })).statusCode, 401);
 });
 
-test('idle timeout ends a session', async () => {
-  const { secret } = await staffAccount('idle@example.fr');
+test('idle and absolute timeouts end a session; expired rows are purged', async () => {
+  const { secret, recovery } = await staffAccount('idle@example.fr');
   await sink.next();
+  const db = env.services.database.db;
   const t = await loginTokens('idle@example.fr', secret);
-  await env.services.database.db.updateTable('auth_sessions').set({ last_seen_at: new Date(Date.now() - 31 * 60_000) }).where('kind', '=', 'api').execute();
-  assert.equal((await post('/auth/refresh', { refresh_token: t.refresh_token })).statusCode, 401);
+  await db.updateTable('auth_sessions').set({ last_seen_at: new Date(Date.now() - 31 * 60_000) }).where('kind', '=', 'api').execute();
+  assert.equal((await post('/auth/refresh', { refresh_token: t.refresh_token })).statusCode, 401, 'idle');
+  const u = await loginTokens('idle@example.fr', secret, 0, recovery[0]);
+  const sid = u.refresh_token.split('.')[1];
+  const u2 = await post('/auth/refresh', { refresh_token: u.refresh_token });
+  assert.equal(u2.statusCode, 200);
+  await db.updateTable('auth_sessions').set({ expires_at: new Date(Date.now() - 2 * 86_400_000) }).where('session_id', '=', sid).execute();
+  const r = await post('/auth/refresh', { refresh_token: u2.json().refresh_token });
+  assert.equal(r.statusCode, 401, 'absolute');
+  await env.services.auth.purgeExpired('lab');
+  assert.equal((await db.selectFrom('auth_sessions').select('session_id').where('session_id', '=', sid).execute()).length, 0);
+  assert.equal((await db.selectFrom('auth_refresh_tokens').select('session_id').where('session_id', '=', sid).execute()).length, 0);
 });
 
 test('cookie sessions: httpOnly, Secure, SameSite=Strict; writes need the CSRF token', async () => {
