@@ -40,7 +40,7 @@ const sha256 = (s: string | Buffer) => createHash('sha256').update(s).digest();
 const secret = () => randomBytes(32).toString('base64url');
 const SECRET = /^[A-Za-z0-9_-]{43}$/;
 const SESSION_ID = /^s[0-9a-f]{24}$/;
-const TICKET_MINUTES: Record<string, number> = { invite: 7 * 24 * 60, reset: 30, mfa: 5, enrol: 15, 'email-code': 10 };
+const TICKET_MINUTES: Record<string, number> = { invite: 7 * 24 * 60, reset: 30, mfa: 5, enrol: 15, 're-enrol': 24 * 60 };
 const MFA_ATTEMPTS = 5;
 
 /** "<tenant>.<secret>" → parts, or null. */
@@ -134,15 +134,28 @@ export class AuthService {
     return true;
   }
 
-  /** Removes TOTP, recovery codes and passkeys; the next login must enrol again. */
-  async resetMfa(tenantId: string, accountId: string, by: Actor): Promise<boolean> {
+  /**
+   * Removes TOTP, recovery codes and passkeys and revokes sessions. Answers a new enrolment ticket
+   * (24 h) for the operator to hand over (or mailed): knowing the password alone never lets anyone
+   * enrol a second factor on an existing account.
+   */
+  async resetMfa(tenantId: string, accountId: string, by: Actor): Promise<{ enrolTicket: string; mailed: boolean } | null> {
     const r = await this.db.updateTable('accounts').set({ totp_secret_enc: null, totp_confirmed: false, totp_last_step: null, recovery_hashes: [], updated_at: new Date(), mfa_generation: sql`mfa_generation + 1` })
       .where('tenant_id', '=', tenantId).where('account_id', '=', accountId).executeTakeFirst();
-    if (r.numUpdatedRows === 0n) return false;
+    if (r.numUpdatedRows === 0n) return null;
     await this.db.deleteFrom('webauthn_credentials').where('tenant_id', '=', tenantId).where('account_id', '=', accountId).execute();
+    await this.db.updateTable('auth_tickets').set({ used_at: new Date() }).where('tenant_id', '=', tenantId).where('account_id', '=', accountId)
+      .where('purpose', 'in', ['enrol', 're-enrol', 'mfa']).where('used_at', 'is', null).execute();
     await this.revokeAll(tenantId, accountId, 'mfa-reset');
     await this.event(tenantId, by, 'account.mfa-reset', 'success', {}, `account=${accountId}`);
-    return true;
+    const enrolTicket = await this.newTicket(tenantId, accountId, 're-enrol');
+    let mailed = false;
+    if (this.mailer.enabled) {
+      const to = await this.accounts.email(tenantId, accountId);
+      await this.mailer.send({ to, subject: 'Cerbère : nouvelle double authentification', text: `Bonjour,\n\nLa double authentification de votre compte Cerbère a été réinitialisée par un administrateur. Pour en configurer une nouvelle, ouvrez ce lien (valable 24 heures, utilisable une fois) :\n\n${this.config.publicUrl}/auth/enrol#${enrolTicket}\n\nSi vous n'avez rien demandé, prévenez votre administrateur.\n` });
+      mailed = true;
+    }
+    return { enrolTicket, mailed };
   }
 
   // ---------------------------------------------------------------- single-use tickets
@@ -181,12 +194,12 @@ export class AuthService {
   }
 
   /** Reads a ticket without consuming it (MFA challenges allow a few attempts). */
-  private async peekTicket(ticket: unknown, purpose: string): Promise<{ tenantId: string; hash: Buffer; account: AccountRow; attempts: number; data: string | null } | null> {
+  private async peekTicket(ticket: unknown, purpose: string | string[]): Promise<{ tenantId: string; hash: Buffer; account: AccountRow; attempts: number; data: string | null } | null> {
     const t = splitTicket(ticket);
     if (!t) return null;
     const hash = sha256(t.secret);
     const r = await this.db.selectFrom('auth_tickets').select(['account_id', 'attempts', 'data']).where('tenant_id', '=', t.tenantId).where('ticket_hash', '=', hash)
-      .where('used_at', 'is', null).where('expires_at', '>', new Date()).where('purpose', '=', purpose).executeTakeFirst();
+      .where('used_at', 'is', null).where('expires_at', '>', new Date()).where('purpose', 'in', Array.isArray(purpose) ? purpose : [purpose]).executeTakeFirst();
     if (!r) return null;
     const account = await this.accounts.byId(t.tenantId, r.account_id);
     if (!account || account.status === 'disabled') return null;
@@ -212,7 +225,7 @@ export class AuthService {
 
   /** Starts TOTP enrolment: the secret (shown once, as an otpauth URI for the authenticator app). */
   async startTotpEnrolment(ticket: unknown): Promise<{ secret: string; uri: string }> {
-    const t = await this.peekTicket(ticket, 'enrol');
+    const t = await this.peekTicket(ticket, ['enrol', 're-enrol']);
     if (!t) throw new AuthError(400, 'invalid_ticket', 'the enrolment ticket is invalid, used or expired');
     const s = newTotpSecret();
     const enc = await this.accounts.sealTotp(t.tenantId, t.account.account_id, s);
@@ -223,7 +236,7 @@ export class AuthService {
 
   /** Confirms TOTP with a first code; returns 10 recovery codes (shown once, stored hashed). */
   async confirmTotpEnrolment(ticket: unknown, code: unknown, req: RequestInfo = {}): Promise<{ recoveryCodes: string[] }> {
-    const t = await this.peekTicket(ticket, 'enrol');
+    const t = await this.peekTicket(ticket, ['enrol', 're-enrol']);
     if (!t || !t.account.totp_secret_enc) throw new AuthError(400, 'invalid_ticket', 'the enrolment ticket is invalid, used or expired');
     const s = await this.accounts.openTotp(t.tenantId, t.account.account_id, t.account.totp_secret_enc);
     const step = checkTotp(s, code, null);
@@ -317,11 +330,10 @@ export class AuthService {
   }
 
   /**
-   * First step: tenant, e-mail and password. Answers an MFA challenge ticket (or an enrolment ticket
-   * when the account has no second factor yet). Unknown account, wrong password, disabled account:
+   * First step: tenant, e-mail and password. Answers an MFA challenge ticket. Unknown account, wrong password, disabled account:
    * the same error after the same work (a dummy argon2 verification when there is no hash).
    */
-  async login(tenantId: unknown, email: unknown, password: unknown, req: RequestInfo = {}): Promise<{ mfaTicket?: string; enrolTicket?: string; methods: string[] }> {
+  async login(tenantId: unknown, email: unknown, password: unknown, req: RequestInfo = {}): Promise<{ mfaTicket: string; methods: string[] }> {
     if (typeof tenantId !== 'string' || !TENANT_ID.test(tenantId) || typeof email !== 'string' || email.length > 320 || typeof password !== 'string') throw GENERIC();
     if (!(await this.tenantExists(tenantId))) { await this.dummyVerify(password); throw GENERIC(); }
     const index = await this.accounts.emailIndex(tenantId, email);
@@ -342,7 +354,9 @@ export class AuthService {
     const passkeys = await this.db.selectFrom('webauthn_credentials').select(sql<number>`count(*)::int`.as('n')).where('tenant_id', '=', tenantId).where('account_id', '=', a.account_id).executeTakeFirst();
     const methods = [...(a.totp_confirmed ? ['totp', 'recovery'] : []), ...((passkeys?.n ?? 0) > 0 ? ['passkey'] : [])];
     if (a.kind === 'patient' && !methods.length) methods.push('email');
-    if (!methods.length) return { enrolTicket: await this.newTicket(tenantId, a.account_id, 'enrol'), methods: ['totp'] };
+    // Staff without a second factor (invitation not finished, or MFA reset): only the enrolment link
+    // handed over by an operator lets them in; the password alone opens nothing.
+    if (!methods.length) throw new AuthError(403, 'mfa_enrolment_required', 'a second factor must be enrolled first: use the enrolment link given by your administrator');
     return { mfaTicket: await this.newTicket(tenantId, a.account_id, 'mfa', String(a.mfa_generation)), methods };
   }
 

@@ -69,13 +69,17 @@ export const USER_COMMANDS: CommandTable = {
     },
   },
   'user reset-mfa': {
-    usage: 'user reset-mfa --tenant T ACCOUNT_ID    remove TOTP, recovery codes and passkeys (re-enrol at next login)',
+    usage: 'user reset-mfa --tenant T ACCOUNT_ID    remove TOTP, recovery codes and passkeys; prints a new enrolment ticket',
     options: { tenant: { type: 'string' } },
     run: async (svc, pos, v, io) => {
       const tenant = await tenantArg(svc, v.tenant);
       const id = accountArg(pos, 'cerbere user reset-mfa --tenant T ACCOUNT_ID');
-      if (!(await svc.auth.resetMfa(tenant, id, CLI_ACTOR))) throw new CliError(`no account ${id} in tenant ${tenant}`);
-      io.line(`second factors of account ${id} removed; sessions revoked; the next login asks to enrol TOTP`);
+      const r = await svc.auth.resetMfa(tenant, id, CLI_ACTOR);
+      if (!r) throw new CliError(`no account ${id} in tenant ${tenant}`);
+      io.line(`second factors of account ${id} removed; sessions revoked${r.mailed ? '; enrolment link e-mailed' : ''}.`);
+      io.line('enrolment ticket (valid 24 h, single use; shown once): POST it as "ticket" to /auth/mfa/totp/enrol:');
+      io.line(`${svc.config.auth.publicUrl}/auth/enrol#${r.enrolTicket}`);
+      io.line(r.enrolTicket);
     },
   },
   'user list': {

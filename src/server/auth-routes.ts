@@ -109,7 +109,7 @@ export async function registerAuthRoutes(app: FastifyInstance, services: Service
     r.post('/login', handle(async (req) => {
       const b = body(req);
       const x = await auth.login(b.tenant, b.email, b.password, info(req));
-      return x.enrolTicket ? { enrol_ticket: x.enrolTicket, methods: x.methods } : { mfa_ticket: x.mfaTicket, methods: x.methods };
+      return { mfa_ticket: x.mfaTicket, methods: x.methods };
     }));
     r.post('/login/mfa', handle(async (req, reply) => {
       const b = body(req);

@@ -282,9 +282,16 @@ test('user disable and reset-mfa through the CLI; their events', async () => {
   const t = await loginTokens('disable@example.fr', secret);
   const r = await cli('user', 'reset-mfa', '--tenant', 'lab', accountId);
   assert.equal(r.code, 0, r.lines.join('\n'));
+  assert.match(mailText((await sink.next()).raw), /auth\/enrol#lab\./);
   assert.equal((await post('/auth/refresh', { refresh_token: t.refresh_token })).statusCode, 401);
   const l = await post('/auth/login', { tenant: 'lab', email: 'disable@example.fr', password: PASSWORD });
-  assert.ok(l.json().enrol_ticket, 'must enrol again');
+  assert.equal(l.statusCode, 403, 'the password alone does not let anyone enrol a new factor');
+  assert.equal(l.json().error, 'mfa_enrolment_required');
+  const en = await post('/auth/mfa/totp/enrol', { ticket: r.lines.at(-1) });
+  assert.equal(en.statusCode, 200, 'the operator-issued ticket does');
+  const s2 = en.json().secret;
+  assert.equal((await post('/auth/mfa/totp/confirm', { ticket: r.lines.at(-1), code: totpNow(s2) })).statusCode, 200);
+  assert.equal((await post('/auth/login', { tenant: 'lab', email: 'disable@example.fr', password: PASSWORD })).statusCode, 200);
   assert.equal((await cli('user', 'disable', '--tenant', 'lab', accountId)).code, 0);
   assert.equal((await post('/auth/login', { tenant: 'lab', email: 'disable@example.fr', password: PASSWORD })).statusCode, 401);
   assert.notEqual((await cli('user', 'disable', '--tenant', 'lab', 'u0000000000000000')).code, 0);
