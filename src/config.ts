@@ -21,6 +21,14 @@ export interface Config {
   keys: KeysConfig;
   /** `cerbere audit prune` deletes access events older than this (CNIL: 6 months to 3 years). */
   auditRetentionDays: number;
+  /** Accounts, sessions, MFA, mail (docs/identity.md). */
+  auth: AuthConfig;
+}
+
+export interface AuthConfig {
+  publicUrl: string; smtpUrl: string | null; mailFrom: string; redisUrl: string | null;
+  accessTokenSeconds: number; sessionIdleMinutes: number; sessionMaxHours: number;
+  argon2MemoryKib: number; argon2Time: number; lockoutFailures: number; lockoutMinutes: number; ipFailures: number;
 }
 
 export class ConfigError extends Error {}
@@ -63,6 +71,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     witnessUrl,
     keys: loadKeysConfig(env),
     auditRetentionDays: int(env, 'CERBERE_AUDIT_RETENTION_DAYS', 365, 1, 36500),
+    auth: {
+      publicUrl: (env.CERBERE_PUBLIC_URL || `http://localhost:${env.PORT || 8080}`).replace(/\/+$/, ''),
+      smtpUrl: env.CERBERE_SMTP_URL || null,
+      mailFrom: env.CERBERE_MAIL_FROM || 'Cerbère <no-reply@localhost>',
+      redisUrl: env.REDIS_URL || null,
+      accessTokenSeconds: int(env, 'CERBERE_ACCESS_TOKEN_SECONDS', 600, 30, 900),
+      sessionIdleMinutes: int(env, 'CERBERE_SESSION_IDLE_MINUTES', 30, 1, 24 * 60),
+      sessionMaxHours: int(env, 'CERBERE_SESSION_MAX_HOURS', 12, 1, 24 * 30),
+      argon2MemoryKib: int(env, 'CERBERE_ARGON2_MEMORY_KIB', 19456, 19456, 4 * 1024 * 1024),
+      argon2Time: int(env, 'CERBERE_ARGON2_TIME', 2, 2, 20),
+      lockoutFailures: int(env, 'CERBERE_LOCKOUT_FAILURES', 5, 3, 100),
+      lockoutMinutes: int(env, 'CERBERE_LOCKOUT_MINUTES', 15, 1, 24 * 60),
+      ipFailures: int(env, 'CERBERE_IP_FAILURES', 50, 5, 100_000),
+    },
   };
 }
 

@@ -9,6 +9,7 @@ import { AuditLog } from './audit/log.ts';
 import { Repository } from './store/repository.ts';
 import { ApiTokenVerifier } from './auth/api-tokens.ts';
 import type { ResourceCipher } from './store/cipher.ts';
+import { AuthService } from './auth/service.ts';
 
 export interface Services {
   config: Config;
@@ -20,6 +21,8 @@ export interface Services {
   log: AuditLog;
   repo: Repository;
   tokens: ApiTokenVerifier;
+  /** Accounts, passwords, MFA, sessions, OAuth clients (src/auth/service.ts). */
+  auth: AuthService;
   keyFileCreated: boolean;
   close(): Promise<void>;
 }
@@ -34,9 +37,10 @@ export async function openServices(config: Config, opts: { cipher?: ResourceCiph
   const audit = new AuditRecorder(database.db, { batchMax: config.auditBatchMax, concurrency: database.kind === 'postgres' ? 3 : 1, prepared: database.prepared });
   const repo = new Repository({ db: database.db, keyring, audit, cipher: opts.cipher, prepared: database.prepared });
   const tokens = new ApiTokenVerifier(database.db);
+  const auth = await AuthService.open(database.db, keyring, provider, audit, config.auth);
   const log = new AuditLog(database.db, provider, { checkpointDir: config.checkpointDir, witnessUrl: config.witnessUrl });
   return {
-    config, database, provider, keyring, audit, log, repo, tokens, keyFileCreated,
-    close: async () => { await log.stop(); keyring.evictAll(); await repo.close(); await database.close(); if (ownProvider) await provider.close?.(); },
+    config, database, provider, keyring, audit, log, repo, tokens, auth, keyFileCreated,
+    close: async () => { await log.stop(); await auth.close(); keyring.evictAll(); await repo.close(); await database.close(); if (ownProvider) await provider.close?.(); },
   };
 }

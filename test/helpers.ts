@@ -32,10 +32,10 @@ export interface TestEnv {
   close(): Promise<void>;
 }
 
-export async function testEnv(opts: { provider?: KeyProvider; cipher?: ResourceCipher; onDisk?: boolean } = {}): Promise<TestEnv> {
+export async function testEnv(opts: { provider?: KeyProvider; cipher?: ResourceCipher; onDisk?: boolean; env?: Record<string, string> } = {}): Promise<TestEnv> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cerbere-test-'));
   const database = await openTestDatabase(opts.onDisk ? dataDir : undefined);
-  const config = loadConfig({ CERBERE_DATA_DIR: dataDir, CERBERE_DEMO: 'false' });
+  const config = loadConfig({ CERBERE_DATA_DIR: dataDir, CERBERE_DEMO: 'false', ...opts.env });
   const services = await openServices(config, { database, provider: opts.provider ?? new LocalKeyFileProvider(randomBytes(32)), cipher: opts.cipher });
   return {
     services, database, dataDir,

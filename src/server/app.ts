@@ -11,6 +11,7 @@ import { registerLogRoutes } from './log-routes.ts';
 import { registerAccessHistoryRoutes } from './access-history-routes.ts';
 import { registerExportRoutes } from './export-routes.ts';
 import { registerAuditRoutes } from './audit-routes.ts';
+import { accountAccessContext, registerAuthRoutes } from './auth-routes.ts';
 import { loadFhirDefinitions } from '../fhir/validate.ts';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -71,6 +72,8 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     }
   });
 
+  await registerAuthRoutes(app, services);
+
   await app.register(async (fhir) => {
     fhir.addHook('onRequest', async (req) => {
       if (req.method === 'GET' && (req.url === '/fhir/metadata' || req.url.startsWith('/fhir/metadata?'))) return;
@@ -88,6 +91,13 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
 }
 
 export async function authenticate(services: Services, req: FastifyRequest): Promise<AccessContext> {
+  const purposeHeader = req.headers['x-purpose-of-use'];
+  if (Array.isArray(purposeHeader)) throw FhirError.badRequest('X-Purpose-Of-Use must be given once');
+  const purpose = typeof purposeHeader === 'string' ? purposeHeader.toUpperCase() : 'TREAT';
+  if (!PURPOSES.has(purpose)) throw FhirError.badRequest(`X-Purpose-Of-Use must be one of ${[...PURPOSES].join(', ')}`);
+  // Accounts (access token or session cookie with CSRF on writes) and OAuth clients; null for API tokens.
+  const account = await accountAccessContext(services, req, purpose);
+  if (account) return account;
   const h = req.headers.authorization;
   if (!h || !h.startsWith('Bearer ')) throw FhirError.unauthorized();
   let principal;
@@ -95,10 +105,6 @@ export async function authenticate(services: Services, req: FastifyRequest): Pro
     throw FhirError.serviceUnavailable('database unavailable');
   }
   if (!principal) throw FhirError.unauthorized();
-  const purposeHeader = req.headers['x-purpose-of-use'];
-  if (Array.isArray(purposeHeader)) throw FhirError.badRequest('X-Purpose-Of-Use must be given once');
-  const purpose = typeof purposeHeader === 'string' ? purposeHeader.toUpperCase() : 'TREAT';
-  if (!PURPOSES.has(purpose)) throw FhirError.badRequest(`X-Purpose-Of-Use must be one of ${[...PURPOSES].join(', ')}`);
   return {
     tenantId: principal.tenantId,
     actor: { kind: 'token', id: principal.tokenId, role: principal.role },

@@ -170,6 +170,50 @@ export const MIGRATIONS: Migration[] = [
        BEGIN RETURN t::inet; EXCEPTION WHEN others THEN RETURN NULL; END $$`,
     ],
   },
+  {
+    version: 6,
+    name: 'identity',
+    statements: [
+      // Staff and patient accounts. The login e-mail is contact data: a full HMAC blind index under the
+      // tenant's index key (lookups, uniqueness) and an envelope ciphertext; never in clear.
+      `CREATE TABLE accounts (tenant_id text NOT NULL REFERENCES tenants, account_id text NOT NULL, kind text NOT NULL,
+         role text NOT NULL, site_ids text[] NOT NULL DEFAULT '{}', practitioner_id text, patient_id text,
+         email_index bytea NOT NULL, email_enc bytea NOT NULL, password_hash text, status text NOT NULL,
+         totp_secret_enc bytea, totp_confirmed boolean NOT NULL DEFAULT false, totp_last_step bigint,
+         recovery_hashes text[] NOT NULL DEFAULT '{}', mfa_generation int NOT NULL DEFAULT 0,
+         created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(),
+         PRIMARY KEY (tenant_id, account_id))`,
+      `CREATE UNIQUE INDEX accounts_email ON accounts (tenant_id, email_index)`,
+      // Single-use tokens (invitation, password reset, MFA challenge, e-mail code): SHA-256 of the secret only.
+      `CREATE TABLE auth_tickets (tenant_id text NOT NULL REFERENCES tenants, ticket_hash bytea NOT NULL, account_id text NOT NULL,
+         purpose text NOT NULL, expires_at timestamptz NOT NULL, used_at timestamptz, attempts int NOT NULL DEFAULT 0,
+         data text, created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (tenant_id, ticket_hash))`,
+      `CREATE INDEX auth_tickets_account ON auth_tickets (tenant_id, account_id, purpose)`,
+      // Sessions (cookie or API refresh family): secrets stored as SHA-256, idle and absolute expiry, revocation.
+      `CREATE TABLE auth_sessions (tenant_id text NOT NULL REFERENCES tenants, session_id text NOT NULL, account_id text NOT NULL,
+         kind text NOT NULL, secret_hash bytea NOT NULL, csrf_hash bytea, created_at timestamptz NOT NULL DEFAULT now(),
+         last_seen_at timestamptz NOT NULL DEFAULT now(), expires_at timestamptz NOT NULL, revoked_at timestamptz,
+         revoke_reason text, PRIMARY KEY (tenant_id, session_id))`,
+      `CREATE INDEX auth_sessions_account ON auth_sessions (tenant_id, account_id)`,
+      // Refresh tokens: each used once; presenting a used one revokes its whole session (reuse detection).
+      `CREATE TABLE auth_refresh_tokens (tenant_id text NOT NULL, token_hash bytea NOT NULL, session_id text NOT NULL,
+         created_at timestamptz NOT NULL DEFAULT now(), used_at timestamptz, PRIMARY KEY (tenant_id, token_hash))`,
+      // Throttling shared by every server (when REDIS_URL is unset): failures per key in a window, lock deadline.
+      `CREATE TABLE auth_throttle (tenant_id text NOT NULL, key text NOT NULL, failures int NOT NULL, window_start timestamptz NOT NULL,
+         locked_until timestamptz, PRIMARY KEY (tenant_id, key))`,
+      // Passkeys (WebAuthn credentials): public keys only.
+      `CREATE TABLE webauthn_credentials (tenant_id text NOT NULL REFERENCES tenants, credential_id text NOT NULL, account_id text NOT NULL,
+         public_key bytea NOT NULL, counter bigint NOT NULL DEFAULT 0, transports text[] NOT NULL DEFAULT '{}',
+         created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (tenant_id, credential_id))`,
+      // OAuth 2.0 clients (SMART Backend Services, private_key_jwt): the registered public JWK only.
+      `CREATE TABLE oauth_clients (tenant_id text NOT NULL REFERENCES tenants, client_id text NOT NULL, role text NOT NULL,
+         label text NOT NULL, public_jwk text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), revoked_at timestamptz,
+         PRIMARY KEY (tenant_id, client_id))`,
+      // jti of accepted client assertions, kept until they expire (replay protection).
+      `CREATE TABLE oauth_assertion_jti (tenant_id text NOT NULL, client_id text NOT NULL, jti_hash bytea NOT NULL,
+         expires_at timestamptz NOT NULL, PRIMARY KEY (tenant_id, client_id, jti_hash))`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<DB>): Promise<number[]> {

