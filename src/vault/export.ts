@@ -137,6 +137,7 @@ export async function buildExport(svc: Services, ctx: AccessContext, id: string,
   const db = svc.database.db;
   const row = await db.selectFrom('exports').selectAll().where('tenant_id', '=', ctx.tenantId).where('export_id', '=', id).executeTakeFirst();
   if (!row) throw new ExportError('no such export', 404);
+  if (row.requested_by !== ctx.actor.id) throw new ExportError('only the person who requested this export may create its file', 403);
   if (row.status === 'pending') throw new ExportError('export is waiting for a second person\'s approval', 409);
   if (row.status !== 'approved') throw new ExportError(`export is ${row.status}`, 409);
   if (new Date(row.expires_at).getTime() <= Date.now()) throw new ExportError('export has expired', 410);

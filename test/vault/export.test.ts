@@ -98,6 +98,8 @@ test(`[${DB_LABEL}] export API: above the threshold a second person approves, th
   assert.equal((await app.inject({ url: `/exports/${id}/file`, headers: requester })).statusCode, 409, 'not before approval');
   assert.equal((await app.inject({ method: 'POST', url: `/exports/${id}/approve`, headers: requester })).statusCode, 403, 'not by the requester');
   assert.equal((await app.inject({ method: 'POST', url: `/exports/${id}/approve`, headers: approver })).statusCode, 200);
+  const colleague = { authorization: `Bearer ${(await createApiToken(db, 'exp', 'system', 'other exporter')).token}` };
+  assert.equal((await app.inject({ url: `/exports/${id}/file`, headers: colleague })).statusCode, 403, 'only the requester gets the file');
   const f = await app.inject({ url: `/exports/${id}/file`, headers: requester });
   assert.equal(f.statusCode, 200);
   assert.equal((await app.inject({ url: `/exports/${id}/file`, headers: requester })).statusCode, 409, 'one file per export');
