@@ -6,6 +6,7 @@ import { createApiToken, revokeApiToken } from '../auth/api-tokens.ts';
 import { TOKEN_ROLES } from '../auth/policy.ts';
 import { seedTenant } from '../seed/seed.ts';
 import { CliError, type Io } from './io.ts';
+import { FhirError } from '../fhir/outcome.ts';
 import type { CommandTable } from './command-types.ts';
 import { AUDIT_COMMANDS } from './audit-commands.ts';
 import { KEYS_COMMANDS } from './keys-commands.ts';
@@ -119,6 +120,8 @@ export async function runCommand(svc: Services, argv: string[], io: Io): Promise
     return 0;
   } catch (e) {
     if (e instanceof CliError || e instanceof TenantError) { io.line(`cerbere: ${e.message}`); return 2; }
+    // FhirError messages are value-free by construction (see src/fhir/outcome.ts).
+    if (e instanceof FhirError) { io.line(`cerbere: the command failed: ${e.message}`); return 1; }
     io.line('cerbere: the command failed (database or key provider unavailable?)');
     return 1;
   }

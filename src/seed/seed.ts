@@ -56,15 +56,17 @@ export async function seedTenant(svc: Services, tenantId: string, opts: SeedOpti
       const ids = await svc.repo.importBatch(ctx, patients);
       let count = ids.length;
       if (opts.ordersPerPatient > 0) {
-        const clinical: any[] = [];
+        // Batches of about 2,000 resources that never split a panel: its resources reference each other
+        // both ways (ServiceRequest.specimen ↔ Specimen.request), and references are checked per batch.
+        let chunk: any[] = [];
         for (const id of ids) {
           for (let k = 0; k < opts.ordersPerPatient; k++) {
             const panel = gen.labPanel(`Patient/${id}`, { requester: `Practitioner/${doctorIds[k % doctorIds.length]}`, performer: `Organization/${labId}` });
-            clinical.push(...materialize(panel.entries));
+            chunk.push(...materialize(panel.entries));
           }
+          if (chunk.length >= 2000) { count += chunk.length; await svc.repo.importBatch(ctx, chunk); chunk = []; }
         }
-        for (let i = 0; i < clinical.length; i += 2000) await svc.repo.importBatch(ctx, clinical.slice(i, i + 2000));
-        count += clinical.length;
+        if (chunk.length) { count += chunk.length; await svc.repo.importBatch(ctx, chunk); }
       }
       resources += count;
       done += n;
