@@ -130,7 +130,7 @@ export function normaliseCidr(raw: string): string {
   const s = raw.trim();
   const [addr, bits, ...extra] = s.split('/');
   const v = isIP(addr);
-  if (!v || extra.length) throw FhirError.badRequest('ip must be an IPv4 or IPv6 address or CIDR range');
+  if (!v || extra.length || addr.includes('%')) throw FhirError.badRequest('ip must be an IPv4 or IPv6 address or CIDR range (no zone id)');
   const max = v === 4 ? 32 : 128;
   const n = bits === undefined ? max : /^\d{1,3}$/.test(bits) ? Number(bits) : NaN;
   if (!(n >= 0 && n <= max)) throw FhirError.badRequest('ip has an invalid prefix length');
