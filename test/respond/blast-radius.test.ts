@@ -64,7 +64,7 @@ test('category mapping: type of the references, union over the event, conservati
   assert.deepEqual(eventCategories(['Patient/p1'], []), []);
   assert.equal(normaliseCidr('10.0.0.0/8'), '10.0.0.0/8');
   assert.equal(normaliseCidr('2001:DB8::1'), '2001:db8::1/128');
-  for (const bad of ['10.0.0.0/33', '10.0.0', 'x', '10.0.0.0/8/1', '::/129', "1.1.1.1'; drop"]) assert.throws(() => normaliseCidr(bad), bad);
+  for (const bad of ['10.0.0.0/33', '10.0.0', 'x', '10.0.0.0/8/1', '::/129', "1.1.1.1'; drop", 'fe80::1%eth0']) assert.throws(() => normaliseCidr(bad), bad);
 });
 
 test(`[${DB_LABEL}] one actor over a window: distinct patients, categories, counts, evidence`, async () => {
