@@ -16,6 +16,12 @@ export interface Config {
   /** Signed checkpoints of the access log are copied here, outside the database. */
   checkpointDir: string;
   witnessUrl: string | null;
+  /** Patients a person (staff or patient account) may receive from searches per hour (0 = no limit). */
+  searchPatientsPerHour: number;
+  /** Same for API clients and tokens (0 = no limit). */
+  searchPatientsPerHourClient: number;
+  /** Longest break-glass access, in minutes. */
+  breakGlassMaxMinutes: number;
 }
 
 export class ConfigError extends Error {}
@@ -56,5 +62,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auditBatchMax: int(env, 'CERBERE_AUDIT_BATCH_MAX', 512, 1, 10000),
     checkpointDir: resolve(env.CERBERE_CHECKPOINT_DIR || join(dataDir, 'checkpoints')),
     witnessUrl,
+    searchPatientsPerHour: int(env, 'CERBERE_SEARCH_PATIENTS_PER_HOUR', 1000, 0, 100_000_000),
+    searchPatientsPerHourClient: int(env, 'CERBERE_SEARCH_PATIENTS_PER_HOUR_CLIENT', 0, 0, 100_000_000),
+    breakGlassMaxMinutes: int(env, 'CERBERE_BREAK_GLASS_MAX_MINUTES', 30, 1, 240),
   };
 }

@@ -7,6 +7,7 @@ import { AuditRecorder } from './audit/recorder.ts';
 import { AuditLog } from './audit/log.ts';
 import { Repository } from './store/repository.ts';
 import { ApiTokenVerifier } from './auth/api-tokens.ts';
+import { AccessDecider } from './auth/access-decision.ts';
 import type { ResourceCipher } from './store/cipher.ts';
 
 export interface Services {
@@ -35,7 +36,7 @@ export async function openServices(config: Config, opts: { cipher?: ResourceCiph
   const database = opts.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
   const keyring = new Keyring(database.db, provider);
   const audit = new AuditRecorder(database.db, { batchMax: config.auditBatchMax, concurrency: database.kind === 'postgres' ? 3 : 1 });
-  const repo = new Repository({ db: database.db, keyring, audit, cipher: opts.cipher });
+  const repo = new Repository({ db: database.db, keyring, audit, cipher: opts.cipher, access: new AccessDecider(database.db, config) });
   const tokens = new ApiTokenVerifier(database.db);
   const log = new AuditLog(database.db, provider, { checkpointDir: config.checkpointDir, witnessUrl: config.witnessUrl });
   return {

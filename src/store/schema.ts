@@ -36,6 +36,16 @@ export interface AuditLogStateTable {
 export interface AuditCheckpointsTable {
   tenant_id: string; size: ColumnType<string, string | number, never>; root: Uint8Array; note: string; created_at: Generated<Timestamp>;
 }
+export interface CareLinksTable {
+  tenant_id: string; source_type: string; source_id: string; patient_id: string; patient_token: ColumnType<string, string | bigint, never>;
+  site_id: string; practitioner_id: string;
+}
+export interface BreakGlassTable {
+  tenant_id: string; id: string; actor_kind: string; actor_id: string; role: string; patient_id: string;
+  patient_token: ColumnType<string, string | bigint, never>; reason: Uint8Array; created_at: Generated<Timestamp>; expires_at: Timestamp;
+  reviewed_at: Timestamp | null; reviewed_by: string | null;
+}
+export interface AccessCountersTable { tenant_id: string; actor: string; window_start: Timestamp; patients: number }
 export interface MigrationsTable { tenant_id: string; version: number; name: string; applied_at: Generated<Timestamp> }
 
 export interface DB {
@@ -49,4 +59,7 @@ export interface DB {
   audit_log_state: AuditLogStateTable;
   audit_checkpoints: AuditCheckpointsTable;
   schema_migrations: MigrationsTable;
+  care_links: CareLinksTable;
+  break_glass: BreakGlassTable;
+  access_counters: AccessCountersTable;
 }
