@@ -100,7 +100,7 @@ export class AccessDecider {
   // ---- reach: may this actor see this patient? ------------------------------------------------
 
   /** Decides for several patients at once (one query for those not cached). null: not reached. */
-  async reachMany(ctx: AccessContext, rule: RoleRule, type: string, patients: (string | null)[]): Promise<Map<string | null, Reach | null>> {
+  async reachMany(ctx: AccessContext, rule: RoleRule, type: string, patients: (string | null)[], db: Kysely<DB> | Transaction<DB> = this.db): Promise<Map<string | null, Reach | null>> {
     const scope = scopeOf(rule, type);
     const out = new Map<string | null, Reach | null>();
     const todo: string[] = [];
@@ -124,7 +124,7 @@ export class AccessDecider {
           bg.id as bg_id, bg.expires_at as bg_until
         from unnest(${todo}::text[]) as x(p)
         left join lateral (select b.id, b.expires_at from break_glass b where b.tenant_id = ${ctx.tenantId} and b.actor_kind = ${ctx.actor.kind}
-            and b.actor_id = ${ctx.actor.id} and b.patient_id = x.p and b.expires_at > now() order by b.expires_at desc limit 1) bg on true`.execute(this.db)).rows;
+            and b.actor_id = ${ctx.actor.id} and b.patient_id = x.p and b.expires_at > now() order by b.expires_at desc limit 1) bg on true`.execute(db)).rows;
     } catch {
       throw FhirError.serviceUnavailable('database unavailable');
     }
@@ -139,8 +139,8 @@ export class AccessDecider {
     return out;
   }
 
-  async reach(ctx: AccessContext, rule: RoleRule, type: string, patient: string | null): Promise<Reach | null> {
-    return (await this.reachMany(ctx, rule, type, [patient])).get(patient) ?? null;
+  async reach(ctx: AccessContext, rule: RoleRule, type: string, patient: string | null, db?: Kysely<DB> | Transaction<DB>): Promise<Reach | null> {
+    return (await this.reachMany(ctx, rule, type, [patient], db)).get(patient) ?? null;
   }
 
   /** Forgets cached decisions about a patient (its relationships or break-glass changed). */
@@ -196,7 +196,7 @@ export class AccessDecider {
    * read nor write them); tags new orders, specimens and appointments with the writer's site.
    * Returns the resource to store and the break-glass used, if any.
    */
-  async beforeWrite(ctx: AccessContext, interaction: Interaction, type: string, next: any | null, prev: any | null): Promise<{ resource: any; breakGlass: string | null }> {
+  async beforeWrite(tx: Kysely<DB> | Transaction<DB>, ctx: AccessContext, interaction: Interaction, type: string, next: any | null, prev: any | null): Promise<{ resource: any; breakGlass: string | null }> {
     const rule = this.rule(ctx, interaction, type);
     if (!rule) throw FhirError.forbidden(`role ${ctx.actor.role} may not ${interaction} ${type}`);
     let breakGlass: string | null = null;
@@ -205,7 +205,7 @@ export class AccessDecider {
       if (rule.statuses && typeof r.status === 'string' && !rule.statuses.includes(r.status)) {
         throw FhirError.forbidden(`role ${ctx.actor.role} may not write ${type} with status ${r.status.replace(/[^a-z-]/g, '').slice(0, 30)}`);
       }
-      const reach = await this.reach(ctx, rule, type, patientOf(r));
+      const reach = await this.reach(ctx, rule, type, patientOf(r), tx);
       if (!reach) throw FhirError.forbidden(`no care relationship with this patient (break-glass may apply)`);
       breakGlass ??= reach.breakGlass;
     }

@@ -8,6 +8,7 @@ import { errorToOutcome, FhirError, operationOutcome } from '../fhir/outcome.ts'
 import type { AccessContext } from '../audit/context.ts';
 import { registerFhirRoutes } from './fhir-routes.ts';
 import { registerLogRoutes } from './log-routes.ts';
+import { registerBreakGlassRoutes } from './break-glass-routes.ts';
 import { loadFhirDefinitions } from '../fhir/validate.ts';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -73,6 +74,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
       if (req.method === 'GET' && (req.url === '/fhir/metadata' || req.url.startsWith('/fhir/metadata?'))) return;
       req.access = await authenticate(services, req);
     });
+    registerBreakGlassRoutes(fhir, services);
     registerFhirRoutes(fhir, services);
   }, { prefix: '/fhir' });
 

@@ -358,7 +358,7 @@ export class Repository {
 
   private async createIn(tx: Db, keys: TenantKeys, ctx: AccessContext, input: any, log: WorkLog, id?: string): Promise<WriteResult> {
     const rid = id ?? randomUUID();
-    const w = await this.access.beforeWrite(ctx, 'create', input?.resourceType, { ...input, id: rid }, null);
+    const w = await this.access.beforeWrite(tx, ctx, 'create', input?.resourceType, { ...input, id: rid }, null);
     if (w.breakGlass) log.breakGlass.add(w.breakGlass);
     const { resource, ...row } = this.prepare(keys, ctx.tenantId, w.resource, rid, 1, new Date(), log);
     try {
@@ -384,7 +384,7 @@ export class Repository {
     if (ifMatch !== undefined && ifMatch !== cur.version) throw FhirError.preconditionFailed(`version mismatch: current version is ${cur.version}`);
     const version = cur.version + 1;
     const prev = cur.body && !cur.deleted ? JSON.parse(this.open(keys, ctx.tenantId, type, id, cur.version, cur.body)) : null;
-    const w = await this.access.beforeWrite(ctx, 'update', type, { ...input, id }, prev);
+    const w = await this.access.beforeWrite(tx, ctx, 'update', type, { ...input, id }, prev);
     if (w.breakGlass) log.breakGlass.add(w.breakGlass);
     const { resource, ...row } = this.prepare(keys, ctx.tenantId, w.resource, id, version, new Date(), log);
     await this.archiveCurrent(tx, ctx.tenantId, type, id);
@@ -401,7 +401,7 @@ export class Repository {
     if (!cur || cur.deleted || !cur.body) return null; // deleting nothing is not an error in FHIR
     // The event names the patient whose data was deleted, read from the body being deleted.
     const prev = JSON.parse(this.open(keys, ctx.tenantId, type, id, cur.version, cur.body));
-    const w = await this.access.beforeWrite(ctx, 'delete', type, null, prev);
+    const w = await this.access.beforeWrite(tx, ctx, 'delete', type, null, prev);
     if (w.breakGlass) log.breakGlass.add(w.breakGlass);
     log.note(type, id, prev);
     const now = new Date();
