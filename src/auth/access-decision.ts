@@ -230,6 +230,14 @@ export class AccessDecider {
     return { resource, breakGlass };
   }
 
+  /** Bulk imports skip per-resource decisions: only roles with an unscoped, unmasked create rule may use them. */
+  assertBulkWritable(ctx: AccessContext, types: Iterable<string>): void {
+    for (const type of new Set(types)) {
+      const rule = this.rule(ctx, 'create', type);
+      if (rule && (this.scoped(rule, type) || rule.mask?.length || rule.statuses)) throw FhirError.forbidden(`role ${ctx.actor.role} may not bulk-import ${type}`);
+    }
+  }
+
   /** Replaces the care relationships explained by these resources (null: deleted), inside the write's transaction. */
   async syncLinks(tx: Kysely<DB> | Transaction<DB>, keys: TenantKeys, tenantId: string, items: { type: string; id: string; resource: any | null }[]): Promise<void> {
     const relevant = items.filter((i) => LINK_SOURCES.has(i.type));

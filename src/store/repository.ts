@@ -288,6 +288,7 @@ export class Repository {
   /** Bulk creation for imports and seeding: validated, encrypted, indexed, audited as one event per batch. */
   async importBatch(ctx: AccessContext, resources: any[]): Promise<string[]> {
     for (const r of resources) this.check(ctx, 'create', r?.resourceType);
+    this.access.assertBulkWritable(ctx, resources.map((r) => r.resourceType));
     const keys = await this.keys(ctx);
     const now = new Date();
     const log = new WorkLog();

@@ -71,6 +71,17 @@ test(`[${DB_LABEL}] staff see a patient's data only with a care relationship`, a
   const inc = await search(other, 'Observation', [['_include', 'Observation:subject']]);
   assert.ok(inc.matches.every((m: any) => m.subject.reference === `Patient/${f.patient}`));
   assert.ok(inc.includes.every((m: any) => m.id === f.patient));
+  // An appointment booked by a receptionist at site-b is tagged with that site and links the patient to it.
+  const loner = (await repo().create(systemContext(f.tenant), { resourceType: 'Patient', name: [{ family: 'Seul' }] })).resource.id;
+  const techB = contextFor(f, 'lab_technician', { id: 'tech-b', practitionerId: null, siteId: 'site-b', siteIds: ['site-b'] });
+  await assert.rejects(repo().read(techB, 'Patient', loner), denied);
+  const appt = await repo().create(contextFor(f, 'receptionist', { id: 'rec-b', siteId: 'site-b', siteIds: ['site-b'] }), template('Appointment', { patient: loner, practitioner: f.practitioner }));
+  assert.deepEqual(appt.resource.meta.tag, [{ system: 'urn:cerbere:site', code: 'site-b' }]);
+  assert.ok((await repo().read(techB, 'Patient', loner)).json);
+  // Cancelling the appointment removes the relationship.
+  await repo().update(systemContext(f.tenant), 'Appointment', appt.resource.id, { ...appt.resource, status: 'cancelled' });
+  await assert.rejects(repo().read(techB, 'Patient', loner), denied);
+  await assert.rejects(repo().importBatch(techB, [template('Specimen', { patient: loner, practitioner: f.practitioner })]), denied);
   const deniedEvents = (await events('read')).filter((e) => e.outcome === 'denied');
   assert.ok(deniedEvents.some((e) => e.actor_id === 'doc-1' && e.detail === 'scope'), 'denials are recorded');
 });
