@@ -472,6 +472,12 @@ export class Repository {
     }
     if (!ID.test(patientId)) throw FhirError.badRequest('invalid resource id');
     const keys = await this.keys(ctx);
+    const exists = await this.guard(() => this.db.selectFrom('resources').select('id').where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', 'Patient')
+      .where('id', '=', patientId).where('deleted', '=', false).executeTakeFirst());
+    if (!exists) {
+      await this.record(ctx, { action: 'break-glass', outcome: 'failure', resourceRefs: [unknownRef(keys, 'Patient', patientId)], patientIds: [] });
+      throw FhirError.notFound('Patient', patientId);
+    }
     return this.guard(() => this.db.transaction().execute(async (tx) => {
       const p = await tx.selectFrom('resources').select('id').where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', 'Patient')
         .where('id', '=', patientId).where('deleted', '=', false).executeTakeFirst();

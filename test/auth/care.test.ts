@@ -118,6 +118,7 @@ test(`[${DB_LABEL}] break-glass: reason required, capability required, time-limi
   assert.match(granted.detail!, new RegExp(`break-glass=${bgId};minutes=1[45];flag=review`));
   assert.deepEqual(granted.patient_ids, [f.patient]);
   assert.ok(bgEvents.some((e) => e.outcome === 'denied' && e.actor_id === 'rec-1'));
+  assert.ok(bgEvents.some((e) => e.outcome === 'failure' && e.actor_id === 'er-doc'), 'an unknown patient is recorded too');
   const reads = (await events('read')).filter((e) => e.actor_id === 'er-doc' && e.outcome === 'success');
   assert.equal(reads.length, 2);
   for (const r of reads) assert.match(r.detail!, new RegExp(`break-glass=${bgId};flag=review`));
