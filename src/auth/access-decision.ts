@@ -230,6 +230,12 @@ export class AccessDecider {
     return { resource, breakGlass };
   }
 
+  /** Whether a write needs the stored version decided too (scope, masks kept, statuses). */
+  needsPrevious(ctx: AccessContext, interaction: Interaction, type: string): boolean {
+    const rule = this.rule(ctx, interaction, type);
+    return !rule || this.scoped(rule, type) || !!rule.mask?.length || !!rule.statuses;
+  }
+
   /** Bulk imports skip per-resource decisions: only roles with an unscoped, unmasked create rule may use them. */
   assertBulkWritable(ctx: AccessContext, types: Iterable<string>): void {
     for (const type of new Set(types)) {

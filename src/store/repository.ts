@@ -384,7 +384,7 @@ export class Repository {
     }
     if (ifMatch !== undefined && ifMatch !== cur.version) throw FhirError.preconditionFailed(`version mismatch: current version is ${cur.version}`);
     const version = cur.version + 1;
-    const prev = cur.body && !cur.deleted ? JSON.parse(this.open(keys, ctx.tenantId, type, id, cur.version, cur.body)) : null;
+    const prev = cur.body && !cur.deleted && this.access.needsPrevious(ctx, 'update', type) ? JSON.parse(this.open(keys, ctx.tenantId, type, id, cur.version, cur.body)) : null;
     const w = await this.access.beforeWrite(tx, ctx, 'update', type, { ...input, id }, prev);
     if (w.breakGlass) log.breakGlass.add(w.breakGlass);
     const { resource, ...row } = this.prepare(keys, ctx.tenantId, w.resource, id, version, new Date(), log);
