@@ -6,6 +6,17 @@ import { listBreakGlass, reviewBreakGlass } from '../auth/access-decision.ts';
 import { systemContext } from '../audit/context.ts';
 
 export const BREAKGLASS_COMMANDS: CommandTable = {
+  'access reindex': {
+    usage: 'access reindex --tenant T                recompute compartment tokens and care relationships of data stored before migration 7',
+    options: { tenant: { type: 'string' } },
+    run: async (svc, _pos, v, io) => {
+      const tenant = typeof v.tenant === 'string' ? v.tenant : '';
+      if (!tenant) throw new CliError('--tenant is required');
+      if (!(await tenantExists(svc.database.db, tenant))) throw new CliError(`tenant ${tenant} does not exist`);
+      const n = await svc.repo.reindexAccess(systemContext(tenant, 'HSYSADMIN'));
+      io.line(`re-indexed ${n} resources of tenant ${tenant}`);
+    },
+  },
   'breakglass list': {
     usage: 'breakglass list --tenant T [--all]      break-glass accesses awaiting review (--all: reviewed ones too), newest first',
     options: { tenant: { type: 'string' }, all: { type: 'boolean' } },

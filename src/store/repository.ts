@@ -462,6 +462,39 @@ export class Repository {
   }
 
   /**
+   * Recomputes the blind-index tokens (with the compartment token) and the care relationships of
+   * every current resource of a tenant, in batches: for data stored before authorization existed
+   * (migration 7). System context only; one access event per batch.
+   */
+  async reindexAccess(ctx: AccessContext, onBatch?: (done: number) => void): Promise<number> {
+    if (ctx.actor.kind !== 'system') throw FhirError.forbidden('re-indexing is a system operation');
+    const keys = await this.keys(ctx);
+    let after = '';
+    let afterType = '';
+    let done = 0;
+    for (;;) {
+      const rows = await this.guard(() => this.db.selectFrom('resources').select(['resource_type', 'id', 'version', 'body'])
+        .where('tenant_id', '=', ctx.tenantId).where('deleted', '=', false)
+        .where((eb) => eb.or([eb('resource_type', '>', afterType), eb.and([eb('resource_type', '=', afterType), eb('id', '>', after)])]))
+        .orderBy('resource_type').orderBy('id').limit(500).execute());
+      if (!rows.length) return done;
+      const items = rows.filter((r) => r.body).map((r) => ({ type: r.resource_type, id: r.id, resource: JSON.parse(this.open(keys, ctx.tenantId, r.resource_type, r.id, r.version, r.body!)) }));
+      await this.guard(() => this.db.transaction().execute(async (tx) => {
+        for (const it of items) {
+          await tx.updateTable('resources').set({ tokens: withCompartmentToken(keys, it.resource, resourceTokens(keys, it.resource)) })
+            .where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', it.type).where('id', '=', it.id).execute();
+        }
+        await this.access.syncLinks(tx, keys, ctx.tenantId, items);
+        await this.deps.audit.appendInTransaction(tx, ctx, [{ action: 'update', outcome: 'success', resourceRefs: items.map((i) => `${i.type}/${i.id}`), patientIds: [], detail: 'reindex' }]);
+      }));
+      done += rows.length;
+      afterType = rows[rows.length - 1].resource_type;
+      after = rows[rows.length - 1].id;
+      onBatch?.(done);
+    }
+  }
+
+  /**
    * Emergency access to one patient outside the actor's care relationships: needs the break-glass
    * capability and a reason; time-limited; recorded as its own access event flagged for review.
    */

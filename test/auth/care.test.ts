@@ -188,3 +188,20 @@ test(`[${DB_LABEL}] searches are capped per account and hour; the excess is refu
     access.limits = saved;
   }
 });
+
+test(`[${DB_LABEL}] access reindex restores tokens and relationships of data stored without them`, async () => {
+  const g = await seedFixture(env.services, 'care-old');
+  const db = env.services.database.db;
+  await db.deleteFrom('care_links').where('tenant_id', '=', g.tenant).execute();
+  await db.updateTable('resources').set({ tokens: [] }).where('tenant_id', '=', g.tenant).execute();
+  const tech = contextFor(g, 'lab_technician', { id: 'tech-old', practitionerId: null });
+  await assert.rejects(repo().read(tech, 'Patient', g.patient), denied);
+  const out: string[] = [];
+  const io = { line: (s: string) => out.push(s), progress: () => {} } as any;
+  assert.equal(await runCommand(env.services, ['access', 'reindex', '--tenant', g.tenant], io), 0, out.join('\n'));
+  assert.match(out.join('\n'), /re-indexed \d+ resources/);
+  repo().access.touch(g.tenant, g.patient);
+  assert.ok((await repo().read(tech, 'Patient', g.patient)).json);
+  assert.equal((await search(tech, 'Observation', [['_total', 'accurate']])).total, 1);
+  assert.equal((await search(systemContext(g.tenant), 'Patient', [['family', 'nouveau'], ['_total', 'accurate']])).total, 1, 'search tokens are back too');
+});
