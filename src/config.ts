@@ -23,6 +23,12 @@ export interface Config {
   auditRetentionDays: number;
   /** Accounts, sessions, MFA, mail (docs/identity.md). */
   auth: AuthConfig;
+  /** Patients a person (staff or patient account) may receive from searches per hour (0 = no limit). */
+  searchPatientsPerHour: number;
+  /** Same for API clients and tokens (0 = no limit). */
+  searchPatientsPerHourClient: number;
+  /** Longest break-glass access, in minutes. */
+  breakGlassMaxMinutes: number;
 }
 
 export interface AuthConfig {
@@ -71,6 +77,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     witnessUrl,
     keys: loadKeysConfig(env),
     auditRetentionDays: int(env, 'CERBERE_AUDIT_RETENTION_DAYS', 365, 1, 36500),
+    searchPatientsPerHour: int(env, 'CERBERE_SEARCH_PATIENTS_PER_HOUR', 1000, 0, 100_000_000),
+    searchPatientsPerHourClient: int(env, 'CERBERE_SEARCH_PATIENTS_PER_HOUR_CLIENT', 0, 0, 100_000_000),
+    breakGlassMaxMinutes: int(env, 'CERBERE_BREAK_GLASS_MAX_MINUTES', 30, 1, 240),
     auth: {
       publicUrl: (env.CERBERE_PUBLIC_URL || `http://localhost:${env.PORT || 8080}`).replace(/\/+$/, ''),
       smtpUrl: env.CERBERE_SMTP_URL || null,

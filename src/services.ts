@@ -8,6 +8,7 @@ import { AuditRecorder } from './audit/recorder.ts';
 import { AuditLog } from './audit/log.ts';
 import { Repository } from './store/repository.ts';
 import { ApiTokenVerifier } from './auth/api-tokens.ts';
+import { AccessDecider } from './auth/access-decision.ts';
 import type { ResourceCipher } from './store/cipher.ts';
 import { AuthService } from './auth/service.ts';
 
@@ -35,7 +36,7 @@ export async function openServices(config: Config, opts: { cipher?: ResourceCiph
   const database = opts.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
   const keyring = new Keyring(database.db, provider);
   const audit = new AuditRecorder(database.db, { batchMax: config.auditBatchMax, concurrency: database.kind === 'postgres' ? 3 : 1, prepared: database.prepared });
-  const repo = new Repository({ db: database.db, keyring, audit, cipher: opts.cipher, prepared: database.prepared });
+  const repo = new Repository({ db: database.db, keyring, audit, cipher: opts.cipher, prepared: database.prepared, access: new AccessDecider(database.db, config) });
   const tokens = new ApiTokenVerifier(database.db);
   const auth = await AuthService.open(database.db, keyring, provider, audit, config.auth);
   const log = new AuditLog(database.db, provider, { checkpointDir: config.checkpointDir, witnessUrl: config.witnessUrl });

@@ -12,6 +12,7 @@ import { registerAccessHistoryRoutes } from './access-history-routes.ts';
 import { registerExportRoutes } from './export-routes.ts';
 import { registerAuditRoutes } from './audit-routes.ts';
 import { accountAccessContext, registerAuthRoutes } from './auth-routes.ts';
+import { registerBreakGlassRoutes } from './break-glass-routes.ts';
 import { loadFhirDefinitions } from '../fhir/validate.ts';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -79,6 +80,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
       if (req.method === 'GET' && (req.url === '/fhir/metadata' || req.url.startsWith('/fhir/metadata?'))) return;
       req.access = await authenticate(services, req);
     });
+    registerBreakGlassRoutes(fhir, services);
     registerFhirRoutes(fhir, services);
     registerAccessHistoryRoutes(fhir, services);
     registerAuditRoutes(fhir, services);

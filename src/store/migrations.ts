@@ -214,6 +214,32 @@ export const MIGRATIONS: Migration[] = [
          expires_at timestamptz NOT NULL, PRIMARY KEY (tenant_id, client_id, jti_hash))`,
     ],
   },
+  {
+    version: 7,
+    name: 'authorization',
+    statements: [
+      // Care relationships, maintained by the repository on every write of an order, specimen,
+      // appointment or patient: which patient is linked to which site or practitioner, and why (source).
+      // patient_token is the patient's compartment blind token (also in the tokens of every resource
+      // of their compartment), so a search can be restricted to related patients inside the SQL.
+      `CREATE TABLE care_links (tenant_id text NOT NULL, source_type text NOT NULL, source_id text NOT NULL,
+         patient_id text NOT NULL, patient_token bigint NOT NULL, site_id text NOT NULL DEFAULT '', practitioner_id text NOT NULL DEFAULT '',
+         PRIMARY KEY (tenant_id, source_type, source_id, patient_id, site_id, practitioner_id))`,
+      `CREATE INDEX care_links_patient ON care_links (tenant_id, patient_id)`,
+      `CREATE INDEX care_links_site ON care_links (tenant_id, site_id) WHERE site_id <> ''`,
+      `CREATE INDEX care_links_practitioner ON care_links (tenant_id, practitioner_id) WHERE practitioner_id <> ''`,
+      // Emergency accesses: who, which patient, until when; the reason is sealed with the tenant's data key.
+      `CREATE TABLE break_glass (tenant_id text NOT NULL, id text NOT NULL, actor_kind text NOT NULL, actor_id text NOT NULL,
+         role text NOT NULL, patient_id text NOT NULL, patient_token bigint NOT NULL, reason bytea NOT NULL,
+         created_at timestamptz NOT NULL DEFAULT now(), expires_at timestamptz NOT NULL, reviewed_at timestamptz, reviewed_by text,
+         PRIMARY KEY (tenant_id, id))`,
+      `CREATE INDEX break_glass_actor ON break_glass (tenant_id, actor_kind, actor_id, expires_at)`,
+      `CREATE INDEX break_glass_review ON break_glass (tenant_id, created_at) WHERE reviewed_at IS NULL`,
+      // Patients released by searches per account and hour, shared by every server instance.
+      `CREATE TABLE access_counters (tenant_id text NOT NULL, actor text NOT NULL, window_start timestamptz NOT NULL,
+         patients int NOT NULL, PRIMARY KEY (tenant_id, actor, window_start))`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<DB>): Promise<number[]> {

@@ -8,7 +8,7 @@ import type { PreparedQuery } from './db.ts';
 import type { Keyring, TenantKeys } from '../vault/keyring.ts';
 import { AuditUnavailableError, type AccessEvent, type AuditRecorder } from '../audit/recorder.ts';
 import type { AccessContext } from '../audit/context.ts';
-import { isAllowed, type Interaction } from '../auth/policy.ts';
+import { can, isAllowed, type Interaction, type RoleRule } from '../auth/policy.ts';
 import { FhirError } from '../fhir/outcome.ts';
 import { SUPPORTED_TYPES, validateResource, extractReferences, FHIR_ID_REGEX as ID, type ValidationIssue } from '../fhir/validate.ts';
 import { ImportPool } from './import-pool.ts';
@@ -17,6 +17,7 @@ import type { SearchQuery } from '../fhir/search-query.ts';
 import { envelopeCipher, resourceAad, type ResourceCipher } from './cipher.ts';
 import { queryTokens, resourceTokens, SearchValueError } from './indexer.ts';
 import { blindToken } from '../vault/blind-index.ts';
+import { AccessDecider, withCompartmentToken } from '../auth/access-decision.ts';
 
 export interface VersionInfo { versionId: number; lastUpdated: Date }
 export interface ReadResult extends VersionInfo { json: string }
@@ -36,6 +37,8 @@ class WorkLog {
   refs: string[] = [];
   patients: string[] = [];
   outgoing = new Map<string, Set<string>>();
+  /** Break-glass accesses this work relied on (flagged in its access event). */
+  breakGlass = new Set<string>();
   note(type: string, id: string, resource: any | null) {
     this.refs.push(`${type}/${id}`);
     const p = resource ? patientOf(resource) : type === 'Patient' ? id : null;
@@ -46,8 +49,11 @@ class WorkLog {
 export class Repository {
   private readonly cipher: ResourceCipher;
   private readonly importPool = new ImportPool();
-  constructor(private readonly deps: { db: Kysely<DB>; keyring: Keyring; audit: AuditRecorder; cipher?: ResourceCipher; prepared?: PreparedQuery }) {
+  /** Scope, masking, care relationships, break-glass and bulk limits (src/auth/access-decision.ts). */
+  readonly access: AccessDecider;
+  constructor(private readonly deps: { db: Kysely<DB>; keyring: Keyring; audit: AuditRecorder; cipher?: ResourceCipher; prepared?: PreparedQuery; access?: AccessDecider }) {
     this.cipher = deps.cipher ?? envelopeCipher;
+    this.access = deps.access ?? new AccessDecider(deps.db, { searchPatientsPerHour: 0, searchPatientsPerHourClient: 0, breakGlassMaxMinutes: 30 });
   }
 
   get db(): Kysely<DB> { return this.deps.db; }
@@ -84,10 +90,13 @@ export class Repository {
       await this.record(ctx, { action, outcome: 'failure', resourceRefs: [unknownRef(keys, type, id)], patientIds: [] });
       throw row ? FhirError.gone(type, id) : FhirError.notFound(type, id);
     }
-    const json = this.open(keys, ctx.tenantId, type, id, row.version, row.body);
+    let json = this.open(keys, ctx.tenantId, type, id, row.version, row.body);
     // A Patient is its own compartment: no need to parse it to name the patient.
     const patient = type === 'Patient' ? id : patientOf(JSON.parse(json));
-    await this.record(ctx, { action, outcome: 'success', resourceRefs: [ref], patientIds: patient ? [patient] : [] });
+    const rule = this.access.rule(ctx, action, type)!;
+    const bg = await this.authorize(ctx, action, type, rule, [patient], [ref]);
+    json = this.access.maskJson(rule, json);
+    await this.record(ctx, { action, outcome: 'success', resourceRefs: [ref], patientIds: patient ? [patient] : [], ...breakGlassDetail(bg) });
     return { json, versionId: row.version, lastUpdated: new Date(row.last_updated) };
   }
 
@@ -107,21 +116,30 @@ export class Repository {
       throw FhirError.notFound(type, id);
     }
     const patients = new Set<string>();
+    const scopePatients: (string | null)[] = [];
+    const rule = this.access.rule(ctx, 'history', type)!;
     const entries: HistoryEntry[] = rows.map((r, i) => {
       const resource = r.body ? JSON.parse(this.open(keys, ctx.tenantId, type, id, r.version, r.body)) : null;
       const p = resource ? patientOf(resource) : null;
       if (p) patients.add(p);
+      if (resource) scopePatients.push(p);
       const method = r.deleted ? 'DELETE' : r.version === 1 && i === rows.length - 1 ? 'POST' : 'PUT';
-      return { versionId: r.version, lastUpdated: new Date(r.last_updated), deleted: r.deleted, resource, method };
+      return { versionId: r.version, lastUpdated: new Date(r.last_updated), deleted: r.deleted, resource: this.access.mask(rule, resource), method };
     });
-    await this.record(ctx, { action: 'history', outcome: 'success', resourceRefs: [`${type}/${id}`], patientIds: [...patients] });
+    // Every version's patient must be reached (a version may have named another patient).
+    const bg = await this.authorize(ctx, 'history', type, rule, scopePatients, [`${type}/${id}`]);
+    await this.record(ctx, { action: 'history', outcome: 'success', resourceRefs: [`${type}/${id}`], patientIds: [...patients], ...breakGlassDetail(bg) });
     return entries;
   }
 
   async search(ctx: AccessContext, q: SearchQuery): Promise<SearchResult> {
     this.check(ctx, 'search', q.type);
     const keys = await this.keys(ctx);
-    const where = this.searchConditions(keys, ctx.tenantId, q);
+    const rule = this.access.rule(ctx, 'search', q.type)!;
+    // Scoped roles search only among the patients they reach: in SQL, so counts and pages agree.
+    const scopeFilter = this.access.searchFilter(ctx, keys, rule, q.type);
+    const where = scopeFilter === 'none' ? null : this.searchConditions(keys, ctx.tenantId, q);
+    if (where && scopeFilter && scopeFilter !== 'none') where.rest.push(scopeFilter);
     const params = q.criteria.map((c) => c.def.name).concat(q.ids ? ['_id'] : [], q.lastUpdated.length ? ['_lastUpdated'] : []);
     const detail = `params=${[...new Set(params)].join(',')}`;
     if (!where) {
@@ -148,13 +166,23 @@ export class Repository {
       select id, version, body from ${source} where ${cond} order by ${order} limit ${q.count + 1} offset ${q.offset}`.execute(this.db));
     const hasMore = rows.rows.length > q.count;
     const log = new WorkLog();
-    const matches = rows.rows.slice(0, q.count).map((r) => {
-      const res = JSON.parse(this.open(keys, ctx.tenantId, q.type, r.id, r.version, r.body));
-      log.note(q.type, r.id, res);
-      return res;
-    });
+    const decoded = rows.rows.slice(0, q.count).map((r) => ({ id: r.id, res: JSON.parse(this.open(keys, ctx.tenantId, q.type, r.id, r.version, r.body)) }));
+    // Defence in depth: every match is decided again (cached) before release; break-glass use is flagged.
+    const reach = this.access.scoped(rule, q.type) ? await this.access.reachMany(ctx, rule, q.type, decoded.map((d) => patientOf(d.res))) : null;
+    const matches: any[] = [];
+    for (const d of decoded) {
+      const r = reach ? reach.get(patientOf(d.res)) : { breakGlass: null };
+      if (!r) continue;
+      if (r.breakGlass) log.breakGlass.add(r.breakGlass);
+      log.note(q.type, d.id, d.res);
+      matches.push(this.access.mask(rule, d.res));
+    }
     const includes = await this.resolveIncludes(ctx, keys, q, matches, log);
-    await this.record(ctx, { action: 'search', outcome: 'success', resourceRefs: log.refs, patientIds: log.patients, detail });
+    if (!(await this.access.chargeSearch(ctx, new Set(log.patients).size))) {
+      await this.record(ctx, { action: 'search', outcome: 'denied', resourceRefs: [q.type], patientIds: [], detail: `${detail};flag=bulk-limit` });
+      throw FhirError.tooManyRequests();
+    }
+    await this.record(ctx, { action: 'search', outcome: 'success', resourceRefs: log.refs, patientIds: log.patients, detail: detail + breakGlassSuffix(log.breakGlass) });
     return { matches, includes, total, hasMore };
   }
 
@@ -200,11 +228,15 @@ export class Repository {
     for (const [type, ids] of wanted) {
       const rows = await this.guard(() => this.db.selectFrom('resources').select(['id', 'version', 'body'])
         .where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', 'in', [...ids]).where('deleted', '=', false).execute());
-      for (const r of rows) {
-        if (!r.body) continue;
-        const res = JSON.parse(this.open(keys, ctx.tenantId, type, r.id, r.version, r.body));
-        log.note(type, r.id, res);
-        out.push(res);
+      const rule = this.access.rule(ctx, 'read', type)!;
+      const decoded = rows.filter((r) => r.body).map((r) => ({ id: r.id, res: JSON.parse(this.open(keys, ctx.tenantId, type, r.id, r.version, r.body!)) }));
+      const reach = this.access.scoped(rule, type) ? await this.access.reachMany(ctx, rule, type, decoded.map((d) => patientOf(d.res))) : null;
+      for (const d of decoded) {
+        const r = reach ? reach.get(patientOf(d.res)) : { breakGlass: null };
+        if (!r) continue; // an included resource the actor may not see is left out, not an error
+        if (r.breakGlass) log.breakGlass.add(r.breakGlass);
+        log.note(type, d.id, d.res);
+        out.push(this.access.mask(rule, d.res));
       }
     }
     return out;
@@ -240,7 +272,7 @@ export class Repository {
         const log = new WorkLog();
         const r = await fn(log);
         for (const [t, ids] of log.outgoing) { if (!outgoing.has(t)) outgoing.set(t, new Set()); for (const i of ids) outgoing.get(t)!.add(i); }
-        events.push({ action, outcome: 'success', resourceRefs: log.refs, patientIds: log.patients });
+        events.push({ action, outcome: 'success', resourceRefs: log.refs, patientIds: log.patients, ...breakGlassDetail([...log.breakGlass]) });
         return r;
       };
       const ops: TransactionOps = {
@@ -258,14 +290,13 @@ export class Repository {
   /** Bulk creation for imports and seeding: validated, encrypted, indexed, audited as one event per batch. */
   async importBatch(ctx: AccessContext, resources: any[]): Promise<string[]> {
     for (const r of resources) this.check(ctx, 'create', r?.resourceType);
+    this.access.assertBulkWritable(ctx, resources.map((r) => r.resourceType));
     const keys = await this.keys(ctx);
     const now = new Date();
     const log = new WorkLog();
     const pre = await this.importPool.prepareMany(keys, keys.indexKeyCopy(), resources);
-    const rows = resources.map((r, i) => {
-      const { resource: _r, ...row } = this.prepare(keys, ctx.tenantId, r, r.id ?? randomUUID(), 1, now, log, { issues: pre.issues[i], tokens: pre.tokens[i] });
-      return row;
-    });
+    const prepared = resources.map((r, i) => this.prepare(keys, ctx.tenantId, r, r.id ?? randomUUID(), 1, now, log, { issues: pre.issues[i], tokens: pre.tokens[i] }));
+    const rows = prepared.map(({ resource: _r, ...row }) => row);
     await this.guard(() => this.db.transaction().execute(async (tx) => {
       // unnest over arrays: one short statement for the whole batch (bodies travel as base64 text).
       await sql`insert into resources (tenant_id, resource_type, id, version, last_updated, deleted, body, tokens)
@@ -273,6 +304,7 @@ export class Repository {
         from unnest(${rows.map((r) => r.resource_type)}::text[], ${rows.map((r) => r.id)}::text[], ${rows.map((r) => r.body.toString('base64'))}::text[],
           ${rows.map((r) => `{${r.tokens.join(',')}}`)}::text[]) as x(t, i, b, k)`.execute(tx);
       await this.checkReferences(tx, ctx.tenantId, log.outgoing);
+      await this.access.syncLinks(tx, keys, ctx.tenantId, prepared.map((p) => ({ type: p.resource_type, id: p.id, resource: p.resource })));
       await this.deps.audit.appendInTransaction(tx, ctx, [{ action: 'create', outcome: 'success', resourceRefs: log.refs, patientIds: log.patients, detail: 'import' }]);
     }));
     return rows.map((r) => r.id);
@@ -285,7 +317,7 @@ export class Repository {
         const log = new WorkLog();
         const r = await fn(tx, keys, log);
         await this.checkReferences(tx, ctx.tenantId, log.outgoing);
-        await this.deps.audit.appendInTransaction(tx, ctx, [{ action, outcome: 'success', resourceRefs: log.refs, patientIds: log.patients }]);
+        await this.deps.audit.appendInTransaction(tx, ctx, [{ action, outcome: 'success', resourceRefs: log.refs, patientIds: log.patients, ...breakGlassDetail([...log.breakGlass]) }]);
         return r;
       }));
     } catch (e) {
@@ -323,17 +355,22 @@ export class Repository {
     }
     log.note(type, id, resource);
     const body = this.cipher.seal(keys, resourceAad(tenantId, type, id, version), Buffer.from(JSON.stringify(resource)));
-    return { tenant_id: tenantId, resource_type: type, id, version, last_updated: now, deleted: false, body, tokens: done?.tokens ?? resourceTokens(keys, resource), resource };
+    const tokens = withCompartmentToken(keys, resource, done?.tokens ?? resourceTokens(keys, resource));
+    return { tenant_id: tenantId, resource_type: type, id, version, last_updated: now, deleted: false, body, tokens, resource };
   }
 
   private async createIn(tx: Db, keys: TenantKeys, ctx: AccessContext, input: any, log: WorkLog, id?: string): Promise<WriteResult> {
-    const { resource, ...row } = this.prepare(keys, ctx.tenantId, input, id ?? randomUUID(), 1, new Date(), log);
+    const rid = id ?? randomUUID();
+    const w = await this.access.beforeWrite(tx, ctx, 'create', input?.resourceType, { ...input, id: rid }, null);
+    if (w.breakGlass) log.breakGlass.add(w.breakGlass);
+    const { resource, ...row } = this.prepare(keys, ctx.tenantId, w.resource, rid, 1, new Date(), log);
     try {
       await tx.insertInto('resources').values(row).execute();
     } catch (e: any) {
       if (e?.code === '23505') throw FhirError.conflict('a resource with this id already exists');
       throw e;
     }
+    await this.access.syncLinks(tx, keys, ctx.tenantId, [{ type: row.resource_type, id: rid, resource }]);
     return { resource, versionId: 1, lastUpdated: row.last_updated, created: true };
   }
 
@@ -341,7 +378,7 @@ export class Repository {
     if (input?.resourceType !== type) throw FhirError.badRequest('resourceType does not match the URL');
     if (input.id !== undefined && input.id !== id) throw FhirError.badRequest('resource id does not match the URL');
     if (!ID.test(id)) throw FhirError.badRequest('invalid resource id');
-    const cur = await tx.selectFrom('resources').select(['version', 'deleted']).where('tenant_id', '=', ctx.tenantId)
+    const cur = await tx.selectFrom('resources').select(['version', 'deleted', 'body']).where('tenant_id', '=', ctx.tenantId)
       .where('resource_type', '=', type).where('id', '=', id).forUpdate().executeTakeFirst();
     if (!cur) {
       if (ifMatch !== undefined) throw FhirError.preconditionFailed('version mismatch: the resource does not exist');
@@ -349,10 +386,14 @@ export class Repository {
     }
     if (ifMatch !== undefined && ifMatch !== cur.version) throw FhirError.preconditionFailed(`version mismatch: current version is ${cur.version}`);
     const version = cur.version + 1;
-    const { resource, ...row } = this.prepare(keys, ctx.tenantId, { ...input, id }, id, version, new Date(), log);
+    const prev = cur.body && !cur.deleted && this.access.needsPrevious(ctx, 'update', type) ? JSON.parse(this.open(keys, ctx.tenantId, type, id, cur.version, cur.body)) : null;
+    const w = await this.access.beforeWrite(tx, ctx, 'update', type, { ...input, id }, prev);
+    if (w.breakGlass) log.breakGlass.add(w.breakGlass);
+    const { resource, ...row } = this.prepare(keys, ctx.tenantId, w.resource, id, version, new Date(), log);
     await this.archiveCurrent(tx, ctx.tenantId, type, id);
     await tx.updateTable('resources').set({ version, last_updated: row.last_updated, deleted: false, body: row.body, tokens: row.tokens })
       .where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', '=', id).execute();
+    await this.access.syncLinks(tx, keys, ctx.tenantId, [{ type, id, resource }]);
     return { resource, versionId: version, lastUpdated: row.last_updated, created: cur.deleted };
   }
 
@@ -362,11 +403,15 @@ export class Repository {
       .where('resource_type', '=', type).where('id', '=', id).forUpdate().executeTakeFirst();
     if (!cur || cur.deleted || !cur.body) return null; // deleting nothing is not an error in FHIR
     // The event names the patient whose data was deleted, read from the body being deleted.
-    log.note(type, id, JSON.parse(this.open(keys, ctx.tenantId, type, id, cur.version, cur.body)));
+    const prev = JSON.parse(this.open(keys, ctx.tenantId, type, id, cur.version, cur.body));
+    const w = await this.access.beforeWrite(tx, ctx, 'delete', type, null, prev);
+    if (w.breakGlass) log.breakGlass.add(w.breakGlass);
+    log.note(type, id, prev);
     const now = new Date();
     await this.archiveCurrent(tx, ctx.tenantId, type, id);
     await tx.updateTable('resources').set({ version: cur.version + 1, last_updated: now, deleted: true, body: null, tokens: [] })
       .where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', '=', id).execute();
+    await this.access.syncLinks(tx, keys, ctx.tenantId, [{ type, id, resource: null }]);
     return { versionId: cur.version + 1, lastUpdated: now };
   }
 
@@ -402,6 +447,83 @@ export class Repository {
     }
   }
 
+  /** Per-patient decision for data about to be released: break-glass ids used, or a recorded denial. */
+  private async authorize(ctx: AccessContext, action: Interaction, type: string, rule: RoleRule, patients: (string | null)[], refs: string[]): Promise<string[]> {
+    if (!this.access.scoped(rule, type)) return [];
+    const reach = await this.access.reachMany(ctx, rule, type, patients);
+    const bg = new Set<string>();
+    for (const p of patients) {
+      const r = reach.get(p);
+      if (!r) {
+        await this.record(ctx, { action, outcome: 'denied', resourceRefs: refs, patientIds: p ? [p] : [], detail: 'scope' });
+        throw FhirError.forbidden('no care relationship with this patient (break-glass may apply)');
+      }
+      if (r.breakGlass) bg.add(r.breakGlass);
+    }
+    return [...bg];
+  }
+
+  /**
+   * Recomputes the blind-index tokens (with the compartment token) and the care relationships of
+   * every current resource of a tenant, in batches: for data stored before authorization existed
+   * (migration 7). System context only; one access event per batch.
+   */
+  async reindexAccess(ctx: AccessContext, onBatch?: (done: number) => void): Promise<number> {
+    if (ctx.actor.kind !== 'system') throw FhirError.forbidden('re-indexing is a system operation');
+    const keys = await this.keys(ctx);
+    let after = '';
+    let afterType = '';
+    let done = 0;
+    for (;;) {
+      const rows = await this.guard(() => this.db.selectFrom('resources').select(['resource_type', 'id', 'version', 'body'])
+        .where('tenant_id', '=', ctx.tenantId).where('deleted', '=', false)
+        .where((eb) => eb.or([eb('resource_type', '>', afterType), eb.and([eb('resource_type', '=', afterType), eb('id', '>', after)])]))
+        .orderBy('resource_type').orderBy('id').limit(500).execute());
+      if (!rows.length) return done;
+      const items = rows.filter((r) => r.body).map((r) => ({ type: r.resource_type, id: r.id, resource: JSON.parse(this.open(keys, ctx.tenantId, r.resource_type, r.id, r.version, r.body!)) }));
+      await this.guard(() => this.db.transaction().execute(async (tx) => {
+        for (const it of items) {
+          await tx.updateTable('resources').set({ tokens: withCompartmentToken(keys, it.resource, resourceTokens(keys, it.resource)) })
+            .where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', it.type).where('id', '=', it.id).execute();
+        }
+        await this.access.syncLinks(tx, keys, ctx.tenantId, items);
+        await this.deps.audit.appendInTransaction(tx, ctx, [{ action: 'update', outcome: 'success', resourceRefs: items.map((i) => `${i.type}/${i.id}`), patientIds: [], detail: 'reindex' }]);
+      }));
+      done += rows.length;
+      afterType = rows[rows.length - 1].resource_type;
+      after = rows[rows.length - 1].id;
+      onBatch?.(done);
+    }
+  }
+
+  /**
+   * Emergency access to one patient outside the actor's care relationships: needs the break-glass
+   * capability and a reason; time-limited; recorded as its own access event flagged for review.
+   */
+  async openBreakGlass(ctx: AccessContext, patientId: string, reason: string, minutes: number): Promise<{ id: string; expiresAt: Date }> {
+    if (!can(ctx.actor.role, 'break-glass')) {
+      await this.record(ctx, { action: 'break-glass', outcome: 'denied', resourceRefs: ['Patient'], patientIds: [] });
+      throw FhirError.forbidden(`role ${ctx.actor.role} may not break the glass`);
+    }
+    if (!ID.test(patientId)) throw FhirError.badRequest('invalid resource id');
+    const keys = await this.keys(ctx);
+    const exists = await this.guard(() => this.db.selectFrom('resources').select('id').where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', 'Patient')
+      .where('id', '=', patientId).where('deleted', '=', false).executeTakeFirst());
+    if (!exists) {
+      await this.record(ctx, { action: 'break-glass', outcome: 'failure', resourceRefs: [unknownRef(keys, 'Patient', patientId)], patientIds: [] });
+      throw FhirError.notFound('Patient', patientId);
+    }
+    return this.guard(() => this.db.transaction().execute(async (tx) => {
+      const p = await tx.selectFrom('resources').select('id').where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', 'Patient')
+        .where('id', '=', patientId).where('deleted', '=', false).executeTakeFirst();
+      if (!p) throw FhirError.notFound('Patient', patientId);
+      const g = await this.access.openBreakGlass(tx, keys, ctx, patientId, reason, minutes);
+      await this.deps.audit.appendInTransaction(tx, ctx, [{ action: 'break-glass', outcome: 'success', resourceRefs: [`Patient/${patientId}`], patientIds: [patientId],
+        detail: `break-glass=${g.id};minutes=${Math.round((g.expiresAt.getTime() - Date.now()) / 60_000)};flag=review` }]);
+      return g;
+    }));
+  }
+
   private async keys(ctx: AccessContext): Promise<TenantKeys> {
     try { return await this.deps.keyring.keys(ctx.tenantId); } catch {
       throw FhirError.serviceUnavailable('key provider unavailable');
@@ -431,6 +553,9 @@ export class Repository {
     }
   }
 }
+
+const breakGlassSuffix = (ids: Iterable<string>) => { const a = [...ids]; return a.length ? `;break-glass=${a.join(',')};flag=review` : ''; };
+const breakGlassDetail = (ids: string[]): { detail?: string } => (ids.length ? { detail: breakGlassSuffix(ids).slice(1) } : {});
 
 export interface TransactionOps {
   create(resource: any, id?: string): Promise<WriteResult>;

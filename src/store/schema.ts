@@ -50,6 +50,16 @@ export interface ExportsTable {
   wrapped_share: Uint8Array | null; provider: string | null; created_at: Generated<Timestamp>;
   file_created_at: Timestamp | null; destroyed_at: Timestamp | null;
 }
+export interface CareLinksTable {
+  tenant_id: string; source_type: string; source_id: string; patient_id: string; patient_token: ColumnType<string, string | bigint, never>;
+  site_id: string; practitioner_id: string;
+}
+export interface BreakGlassTable {
+  tenant_id: string; id: string; actor_kind: string; actor_id: string; role: string; patient_id: string;
+  patient_token: ColumnType<string, string | bigint, never>; reason: Uint8Array; created_at: Generated<Timestamp>; expires_at: Timestamp;
+  reviewed_at: Timestamp | null; reviewed_by: string | null;
+}
+export interface AccessCountersTable { tenant_id: string; actor: string; window_start: Timestamp; patients: number }
 export interface MigrationsTable { tenant_id: string; version: number; name: string; applied_at: Generated<Timestamp> }
 
 export interface AccountsTable {
@@ -99,4 +109,7 @@ export interface DB {
   webauthn_credentials: WebauthnCredentialsTable;
   oauth_clients: OauthClientsTable;
   oauth_assertion_jti: OauthAssertionJtiTable;
+  care_links: CareLinksTable;
+  break_glass: BreakGlassTable;
+  access_counters: AccessCountersTable;
 }

@@ -1,0 +1,337 @@
+// Authorization decisions beyond "may this role do this interaction on this type": which patients
+// an actor reaches (scope: tenant, site, care relationship, own compartment, break-glass), which
+// elements are masked, which result statuses a role may write, how a search is restricted in SQL,
+// and how many patients an account may pull out by search per hour. The repository calls this
+// module at the points where it checks the policy and where it releases resources; the rules
+// themselves are data in src/auth/policy.ts.
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import type { DB } from '../store/schema.ts';
+import type { AccessContext } from '../audit/context.ts';
+import type { TenantKeys } from '../vault/keyring.ts';
+import { blindToken } from '../vault/blind-index.ts';
+import { patientOf } from '../fhir/search-params.ts';
+import { FhirError } from '../fhir/outcome.ts';
+import { envelopeCipher } from '../store/cipher.ts';
+import { can, ruleFor, scopeOf, type Interaction, type RoleRule, type Scope } from './policy.ts';
+
+/** meta.tag system naming the site (sites.site_id) where an order, specimen or appointment takes place. */
+export const SITE_TAG_SYSTEM = 'urn:cerbere:site';
+/** meta.security label on every resource released with elements masked. */
+export const REDACTED = { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'REDACTED', display: 'redacted' };
+
+/** Types whose writes create care relationships (see linksOf). */
+const LINK_SOURCES = new Set(['Patient', 'ServiceRequest', 'Specimen', 'Appointment']);
+
+export interface AuthzLimits { searchPatientsPerHour: number; searchPatientsPerHourClient: number; breakGlassMaxMinutes: number }
+
+/** How an actor reaches one patient: through a relationship (breakGlass null) or an active break-glass. */
+export interface Reach { breakGlass: string | null }
+
+interface CacheEntry { reach: Reach | null; until: number; gen: number }
+
+const POSITIVE_MS = 30_000;
+const NEGATIVE_MS = 5_000;
+
+/** The patient's compartment token: in the tokens of every resource of their compartment. */
+export function compartmentToken(keys: TenantKeys, patientId: string): string {
+  return blindToken(keys.subkey('_compartment', 'patient'), patientId).toString();
+}
+
+/** Adds the compartment token to a resource's blind-index tokens (when it belongs to a patient). */
+export function withCompartmentToken(keys: TenantKeys, resource: any, tokens: string[]): string[] {
+  const p = patientOf(resource);
+  if (!p) return tokens;
+  const t = compartmentToken(keys, p);
+  return tokens.includes(t) ? tokens : [...tokens, t];
+}
+
+const arr = (x: any): any[] => (x == null ? [] : Array.isArray(x) ? x : [x]);
+const practitionerIds = (...xs: any[]): string[] => xs.flatMap(arr)
+  .map((r: any) => (typeof r?.reference === 'string' ? /^Practitioner\/([A-Za-z0-9\-.]{1,64})$/.exec(r.reference)?.[1] : undefined))
+  .filter((x): x is string => !!x);
+export const siteOf = (r: any): string | null => {
+  const t = arr(r?.meta?.tag).find((x: any) => x?.system === SITE_TAG_SYSTEM && typeof x.code === 'string');
+  return t ? t.code : null;
+};
+
+export interface Link { patientId: string; siteId: string; practitionerId: string }
+
+/** The care relationships a resource explains: an order, specimen or appointment at a site; a treating physician. */
+export function linksOf(r: any): Link[] {
+  if (!r || !LINK_SOURCES.has(r.resourceType)) return [];
+  const patientId = patientOf(r);
+  if (!patientId) return [];
+  if (r.resourceType === 'Appointment' && ['cancelled', 'noshow', 'entered-in-error'].includes(r.status)) return [];
+  if (r.resourceType === 'ServiceRequest' && ['revoked', 'entered-in-error'].includes(r.status)) return [];
+  const out: Link[] = [];
+  const site = r.resourceType === 'Patient' ? null : siteOf(r);
+  if (site) out.push({ patientId, siteId: site, practitionerId: '' });
+  const prs = r.resourceType === 'Patient' ? practitionerIds(r.generalPractitioner)
+    : r.resourceType === 'ServiceRequest' ? practitionerIds(r.requester, r.performer)
+      : r.resourceType === 'Appointment' ? practitionerIds(...arr(r.participant).map((p: any) => p?.actor)) : [];
+  for (const p of new Set(prs)) out.push({ patientId, siteId: '', practitionerId: p });
+  return out;
+}
+
+const actorKey = (ctx: AccessContext) => `${ctx.actor.kind}:${ctx.actor.id}`;
+const sitesOf = (ctx: AccessContext): string[] => {
+  const s = ctx.actor.siteIds?.length ? ctx.actor.siteIds : ctx.actor.siteId ? [ctx.actor.siteId] : [];
+  return s.filter((x) => typeof x === 'string' && x.length > 0);
+};
+
+export class AccessDecider {
+  private readonly cache = new Map<string, CacheEntry>();
+  /** Bumped when a patient's relationships or break-glass change here (other instances: within the TTL). */
+  private readonly gens = new Map<string, number>();
+
+  constructor(private readonly db: Kysely<DB>, private readonly limits: AuthzLimits) {}
+
+  /** The rule granting the interaction, or null. */
+  rule(ctx: AccessContext, interaction: Interaction, type: string): RoleRule | null {
+    return ruleFor(ctx.actor.role, interaction, type);
+  }
+
+  /** Whether a rule needs a per-patient decision for this type. */
+  scoped(rule: RoleRule, type: string): boolean {
+    return scopeOf(rule, type) !== 'tenant';
+  }
+
+  // ---- reach: may this actor see this patient? ------------------------------------------------
+
+  /** Decides for several patients at once (one query for those not cached). null: not reached. */
+  async reachMany(ctx: AccessContext, rule: RoleRule, type: string, patients: (string | null)[], db: Kysely<DB> | Transaction<DB> = this.db): Promise<Map<string | null, Reach | null>> {
+    const scope = scopeOf(rule, type);
+    const out = new Map<string | null, Reach | null>();
+    const todo: string[] = [];
+    const now = Date.now();
+    for (const p of new Set(patients)) {
+      if (scope === 'tenant') { out.set(p, { breakGlass: null }); continue; }
+      if (p === null) { out.set(p, null); continue; } // compartment data naming no patient: only tenant-wide roles
+      if (scope === 'own') { out.set(p, ctx.actor.kind === 'patient' && ctx.actor.patientId === p ? { breakGlass: null } : null); continue; }
+      const hit = this.cache.get(this.key(ctx, scope, p));
+      if (hit && hit.until > now && hit.gen === (this.gens.get(this.genKey(ctx.tenantId, p)) ?? 0)) out.set(p, hit.reach);
+      else todo.push(p);
+    }
+    if (!todo.length) return out;
+    const sites = sitesOf(ctx);
+    const practitioner = scope === 'care' ? ctx.actor.practitionerId ?? '' : '';
+    let rows: { p: string; care: boolean; bg_id: string | null; bg_until: Date | null }[];
+    try {
+      rows = (await sql<{ p: string; care: boolean; bg_id: string | null; bg_until: Date | null }>`
+        select x.p, exists (select 1 from care_links c where c.tenant_id = ${ctx.tenantId} and c.patient_id = x.p
+            and (c.site_id = any(${sites}::text[]) or (${practitioner} <> '' and c.practitioner_id = ${practitioner}))) as care,
+          bg.id as bg_id, bg.expires_at as bg_until
+        from unnest(${todo}::text[]) as x(p)
+        left join lateral (select b.id, b.expires_at from break_glass b where b.tenant_id = ${ctx.tenantId} and b.actor_kind = ${ctx.actor.kind}
+            and b.actor_id = ${ctx.actor.id} and b.patient_id = x.p and b.expires_at > now() order by b.expires_at desc limit 1) bg on true`.execute(db)).rows;
+    } catch {
+      throw FhirError.serviceUnavailable('database unavailable');
+    }
+    if (this.cache.size > 50_000) this.cache.clear();
+    for (const r of rows) {
+      const reach: Reach | null = r.care ? { breakGlass: null } : r.bg_id ? { breakGlass: r.bg_id } : null;
+      const ttl = reach ? POSITIVE_MS : NEGATIVE_MS;
+      const until = reach?.breakGlass && r.bg_until ? Math.min(now + ttl, new Date(r.bg_until).getTime()) : now + ttl;
+      this.cache.set(this.key(ctx, scope, r.p), { reach, until, gen: this.gens.get(this.genKey(ctx.tenantId, r.p)) ?? 0 });
+      out.set(r.p, reach);
+    }
+    return out;
+  }
+
+  async reach(ctx: AccessContext, rule: RoleRule, type: string, patient: string | null, db?: Kysely<DB> | Transaction<DB>): Promise<Reach | null> {
+    return (await this.reachMany(ctx, rule, type, [patient], db)).get(patient) ?? null;
+  }
+
+  /** Forgets cached decisions about a patient (its relationships or break-glass changed). */
+  touch(tenantId: string, patientId: string): void {
+    if (this.gens.size > 100_000) { this.gens.clear(); this.cache.clear(); }
+    const k = this.genKey(tenantId, patientId);
+    this.gens.set(k, (this.gens.get(k) ?? 0) + 1);
+  }
+
+  private key(ctx: AccessContext, scope: Scope, patient: string): string {
+    return `${ctx.tenantId}\0${actorKey(ctx)}\0${scope}\0${sitesOf(ctx).join(',')}\0${ctx.actor.practitionerId ?? ''}\0${patient}`;
+  }
+
+  private genKey(tenantId: string, patientId: string) { return `${tenantId}\0${patientId}`; }
+
+  /** The SQL restriction of a search to reached patients; null when the rule is tenant-wide; 'none' when nothing can match. */
+  searchFilter(ctx: AccessContext, keys: TenantKeys, rule: RoleRule, type: string): RawBuilder<unknown> | null | 'none' {
+    const scope = scopeOf(rule, type);
+    if (scope === 'tenant') return null;
+    if (scope === 'own') {
+      if (ctx.actor.kind !== 'patient' || !ctx.actor.patientId) return 'none';
+      return sql`tokens @> ${[compartmentToken(keys, ctx.actor.patientId)]}::bigint[]`;
+    }
+    const sites = sitesOf(ctx);
+    const practitioner = scope === 'care' ? ctx.actor.practitionerId ?? '' : '';
+    return sql`tokens && array(select c.patient_token from care_links c where c.tenant_id = ${ctx.tenantId}
+        and (c.site_id = any(${sites}::text[]) or (${practitioner} <> '' and c.practitioner_id = ${practitioner}))
+      union all select b.patient_token from break_glass b where b.tenant_id = ${ctx.tenantId} and b.actor_kind = ${ctx.actor.kind}
+        and b.actor_id = ${ctx.actor.id} and b.expires_at > now())`;
+  }
+
+  // ---- masking -----------------------------------------------------------------------------
+
+  /** A copy of the resource without the rule's masked elements, labelled REDACTED; the same object when nothing is masked. */
+  mask(rule: RoleRule, resource: any): any {
+    if (!rule.mask?.length || !resource) return resource;
+    const out = { ...resource };
+    for (const k of rule.mask) delete out[k];
+    const security = arr(out.meta?.security).filter((s: any) => !(s?.system === REDACTED.system && s?.code === REDACTED.code));
+    out.meta = { ...(out.meta ?? {}), security: [...security, REDACTED] };
+    return out;
+  }
+
+  maskJson(rule: RoleRule, json: string): string {
+    return rule.mask?.length ? JSON.stringify(this.mask(rule, JSON.parse(json))) : json;
+  }
+
+  // ---- writes ------------------------------------------------------------------------------
+
+  /**
+   * Checks a write against the rule's scope (the patient of the stored version and of the new one
+   * must both be reached) and allowed statuses; keeps masked elements as stored (a role can neither
+   * read nor write them); tags new orders, specimens and appointments with the writer's site.
+   * Returns the resource to store and the break-glass used, if any.
+   */
+  async beforeWrite(tx: Kysely<DB> | Transaction<DB>, ctx: AccessContext, interaction: Interaction, type: string, next: any | null, prev: any | null): Promise<{ resource: any; breakGlass: string | null }> {
+    const rule = this.rule(ctx, interaction, type);
+    if (!rule) throw FhirError.forbidden(`role ${ctx.actor.role} may not ${interaction} ${type}`);
+    let breakGlass: string | null = null;
+    for (const r of [prev, next]) {
+      if (!r) continue;
+      if (rule.statuses && typeof r.status === 'string' && !rule.statuses.includes(r.status)) {
+        throw FhirError.forbidden(`role ${ctx.actor.role} may not write ${type} with status ${r.status.replace(/[^a-z-]/g, '').slice(0, 30)}`);
+      }
+      const reach = await this.reach(ctx, rule, type, patientOf(r), tx);
+      if (!reach) throw FhirError.forbidden(`no care relationship with this patient (break-glass may apply)`);
+      breakGlass ??= reach.breakGlass;
+    }
+    if (!next) return { resource: next, breakGlass };
+    let resource = next;
+    if (rule.mask?.length) {
+      resource = { ...next };
+      for (const k of rule.mask) {
+        if (prev && prev[k] !== undefined) resource[k] = prev[k];
+        else delete resource[k];
+      }
+      if (resource.meta?.security) {
+        const security = arr(resource.meta.security).filter((s: any) => !(s?.system === REDACTED.system && s?.code === REDACTED.code));
+        resource.meta = { ...resource.meta };
+        if (security.length) resource.meta.security = security; else delete resource.meta.security;
+      }
+    }
+    const site = ctx.actor.siteId;
+    if (site && LINK_SOURCES.has(type) && type !== 'Patient' && !siteOf(resource) && !(prev && siteOf(prev))) {
+      resource = { ...resource, meta: { ...(resource.meta ?? {}), tag: [...arr(resource.meta?.tag), { system: SITE_TAG_SYSTEM, code: site }] } };
+    }
+    return { resource, breakGlass };
+  }
+
+  /** Whether a write needs the stored version decided too (scope, masks kept, statuses). */
+  needsPrevious(ctx: AccessContext, interaction: Interaction, type: string): boolean {
+    const rule = this.rule(ctx, interaction, type);
+    return !rule || this.scoped(rule, type) || !!rule.mask?.length || !!rule.statuses;
+  }
+
+  /** Bulk imports skip per-resource decisions: only roles with an unscoped, unmasked create rule may use them. */
+  assertBulkWritable(ctx: AccessContext, types: Iterable<string>): void {
+    for (const type of new Set(types)) {
+      const rule = this.rule(ctx, 'create', type);
+      if (rule && (this.scoped(rule, type) || rule.mask?.length || rule.statuses)) throw FhirError.forbidden(`role ${ctx.actor.role} may not bulk-import ${type}`);
+    }
+  }
+
+  /** Replaces the care relationships explained by these resources (null: deleted), inside the write's transaction. */
+  async syncLinks(tx: Kysely<DB> | Transaction<DB>, keys: TenantKeys, tenantId: string, items: { type: string; id: string; resource: any | null }[]): Promise<void> {
+    const relevant = items.filter((i) => LINK_SOURCES.has(i.type));
+    if (!relevant.length) return;
+    const rows: { tenant_id: string; source_type: string; source_id: string; patient_id: string; patient_token: string; site_id: string; practitioner_id: string }[] = [];
+    const byType = new Map<string, string[]>();
+    for (const i of relevant) {
+      if (!byType.has(i.type)) byType.set(i.type, []);
+      byType.get(i.type)!.push(i.id);
+      const seen = new Set<string>();
+      for (const l of linksOf(i.resource)) {
+        const k = `${l.patientId}|${l.siteId}|${l.practitionerId}`;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        rows.push({ tenant_id: tenantId, source_type: i.type, source_id: i.id, patient_id: l.patientId, patient_token: compartmentToken(keys, l.patientId), site_id: l.siteId, practitioner_id: l.practitionerId });
+        this.touch(tenantId, l.patientId);
+      }
+    }
+    for (const [type, ids] of byType) {
+      const old = await tx.deleteFrom('care_links').where('tenant_id', '=', tenantId).where('source_type', '=', type).where('source_id', 'in', ids)
+        .returning('patient_id').execute();
+      for (const o of old) this.touch(tenantId, o.patient_id);
+    }
+    for (let i = 0; i < rows.length; i += 5000) await tx.insertInto('care_links').values(rows.slice(i, i + 5000)).execute();
+  }
+
+  // ---- bulk limits -------------------------------------------------------------------------
+
+  /** Counts the patients a search releases against the account's hourly budget; false when over it. */
+  async chargeSearch(ctx: AccessContext, patients: number): Promise<boolean> {
+    if (!patients || can(ctx.actor.role, 'search:unlimited') || ctx.actor.kind === 'system') return true;
+    const limit = ctx.actor.kind === 'token' || ctx.actor.kind === 'client' ? this.limits.searchPatientsPerHourClient : this.limits.searchPatientsPerHour;
+    if (!limit) return true;
+    const window = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
+    let n: number;
+    try {
+      const r = await sql<{ patients: number }>`insert into access_counters (tenant_id, actor, window_start, patients)
+        values (${ctx.tenantId}, ${actorKey(ctx)}, ${window}, ${patients})
+        on conflict (tenant_id, actor, window_start) do update set patients = access_counters.patients + excluded.patients
+        returning patients`.execute(this.db);
+      n = Number(r.rows[0].patients);
+      if (Math.random() < 0.01) await this.db.deleteFrom('access_counters').where('window_start', '<', new Date(window.getTime() - 86_400_000)).execute();
+    } catch {
+      throw FhirError.serviceUnavailable('database unavailable');
+    }
+    return n <= limit;
+  }
+
+  // ---- break-glass -------------------------------------------------------------------------
+
+  /** Records an emergency access (the caller checked the capability and that the patient exists). */
+  async openBreakGlass(tx: Transaction<DB>, keys: TenantKeys, ctx: AccessContext, patientId: string, reason: string, minutes: number): Promise<{ id: string; expiresAt: Date }> {
+    const id = randomUUID();
+    const expiresAt = new Date(Date.now() + Math.min(minutes, this.limits.breakGlassMaxMinutes) * 60_000);
+    const sealed = envelopeCipher.seal(keys, breakGlassAad(ctx.tenantId, id), Buffer.from(reason, 'utf8'));
+    await tx.insertInto('break_glass').values({
+      tenant_id: ctx.tenantId, id, actor_kind: ctx.actor.kind, actor_id: ctx.actor.id, role: ctx.actor.role, patient_id: patientId,
+      patient_token: compartmentToken(keys, patientId), reason: sealed, expires_at: expiresAt,
+    }).execute();
+    this.touch(ctx.tenantId, patientId);
+    return { id, expiresAt };
+  }
+
+  get maxBreakGlassMinutes(): number { return this.limits.breakGlassMaxMinutes; }
+}
+
+export const breakGlassAad = (tenantId: string, id: string) => `${tenantId}|break-glass|${id}`;
+
+export interface BreakGlassRecord {
+  id: string; actorKind: string; actorId: string; role: string; patientId: string; reason: string;
+  createdAt: Date; expiresAt: Date; reviewedAt: Date | null; reviewedBy: string | null;
+}
+
+/** Break-glass accesses of a tenant for review (reasons decrypted), newest first. */
+export async function listBreakGlass(db: Kysely<DB>, keys: TenantKeys, tenantId: string, opts: { pendingOnly: boolean; limit: number }): Promise<BreakGlassRecord[]> {
+  let q = db.selectFrom('break_glass').selectAll().where('tenant_id', '=', tenantId);
+  if (opts.pendingOnly) q = q.where('reviewed_at', 'is', null);
+  const rows = await q.orderBy('created_at', 'desc').limit(opts.limit).execute();
+  return rows.map((r) => ({
+    id: r.id, actorKind: r.actor_kind, actorId: r.actor_id, role: r.role, patientId: r.patient_id,
+    reason: envelopeCipher.open(keys, breakGlassAad(tenantId, r.id), Buffer.from(r.reason)).toString('utf8'),
+    createdAt: new Date(r.created_at as unknown as string), expiresAt: new Date(r.expires_at as unknown as string), reviewedAt: r.reviewed_at ? new Date(r.reviewed_at as unknown as string) : null, reviewedBy: r.reviewed_by,
+  }));
+}
+
+/** Marks a break-glass access as reviewed; false when unknown or already reviewed. */
+export async function reviewBreakGlass(db: Kysely<DB>, tenantId: string, id: string, reviewer: string): Promise<boolean> {
+  const r = await db.updateTable('break_glass').set({ reviewed_at: new Date(), reviewed_by: reviewer })
+    .where('tenant_id', '=', tenantId).where('id', '=', id).where('reviewed_at', 'is', null).executeTakeFirst();
+  return r.numUpdatedRows > 0n;
+}
