@@ -85,7 +85,7 @@ export async function verifyTenantLog(db: Kysely<DB>, log: AuditLog, tenantId: s
       if (pr && !pr.equals(root)) return { kind: 'prune', size: k.size, message: `checkpoint ${k.size}: the prune note signs another root (fork)` };
       if (!tree.root().equals(root)) {
         const from = prev?.size ?? base;
-        if (k.size === base) return { kind: 'prune', size: k.size, message: `checkpoint ${k.size}: the stored hashes of the pruned prefix do not produce its signed root (altered)` };
+        if (k.size === base) return { kind: 'altered', leafIndex: base, size: k.size, message: `checkpoint ${k.size}: the stored hashes of the pruned prefix do not produce its signed root (altered)` };
         const hint = prev === null && base > 0 ? ', or the stored hashes of the pruned prefix were altered' : '';
         return { kind: 'altered', leafIndex: from, size: k.size, message: `leaves ${from}..${k.size - 1} do not produce the signed root of checkpoint ${k.size} (an event was altered and re-hashed, or events were replaced${hint})` };
       }
