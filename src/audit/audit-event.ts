@@ -65,7 +65,7 @@ function purposeConcept(purpose: string) {
 
 /** Reference (or identifier) for a `resource_refs` element: `Type/id`, `Type/id/_history/n`, `Type/#hash` or `Type`. */
 function entityWhat(ref: string): Record<string, unknown> {
-  const unknown = /^([A-Z][A-Za-z]+)\/#([0-9a-f]+)$/.exec(ref);
+  const unknown = /^([A-Z][A-Za-z]+)\/#(-?[0-9a-f]+)$/.exec(ref);
   if (unknown) return { type: unknown[1], identifier: { system: 'urn:cerbere:unknown-id-hash', value: unknown[2] } };
   if (/^[A-Z][A-Za-z]+$/.test(ref)) return { type: ref };
   return { reference: ref };

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { testEnv, testApp, tenantWithToken, type TestEnv, DB_LABEL } from '../helpers.ts';
 import { createApiToken } from '../../src/auth/api-tokens.ts';
 import { validateResource } from '../../src/fhir/validate.ts';
-import { dateRange } from '../../src/audit/audit-event.ts';
+import { dateRange, toAuditEvent } from '../../src/audit/audit-event.ts';
 
 let env: TestEnv;
 let app: FastifyInstance;
@@ -213,4 +213,21 @@ test('date ranges follow the precision of the value', () => {
   assert.deepEqual(r('2026-12-31'), ['2026-12-31T00:00:00.000Z', '2027-01-01T00:00:00.000Z']);
   assert.deepEqual(r('2026-01-01T10:00+02:00'), ['2026-01-01T08:00:00.000Z', '2026-01-01T08:01:00.000Z']);
   assert.deepEqual(r('2026-01-01T10:00:05Z'), ['2026-01-01T10:00:05.000Z', '2026-01-01T10:00:06.000Z']);
+});
+
+test('unknown-id hashes (signed 64-bit, maybe negative), type-only refs and non-FHIR actions give valid AuditEvents', () => {
+  const row = { seq: '7', at: '2026-11-23T10:00:00.123456Z', actor_kind: 'system', actor_id: 'cli', role: 'system', site_id: null, client_id: null, ip: null,
+    purpose: 'system', action: 'read', outcome: 'failure', resource_refs: '["Patient/#-1f2e","Patient/#abc","Patient"]', patient_ids: '[]', detail: null };
+  const e = toAuditEvent('ta', row);
+  assert.deepEqual(e.entity.map((x: any) => x.what), [
+    { type: 'Patient', identifier: { system: 'urn:cerbere:unknown-id-hash', value: '-1f2e' } },
+    { type: 'Patient', identifier: { system: 'urn:cerbere:unknown-id-hash', value: 'abc' } },
+    { type: 'Patient' },
+  ]);
+  assert.deepEqual(validateResource(e, undefined, { alsoTypes: ['AuditEvent'] }), []);
+  for (const [action, code] of [['login', '110114'], ['export-bulk', '110106'], ['blast-radius', '110101'], ['key-rotate', '110100']]) {
+    const x = toAuditEvent('ta', { ...row, action, outcome: 'success', resource_refs: '[]' });
+    assert.equal(x.type.code, code, action);
+    assert.deepEqual(validateResource(x, undefined, { alsoTypes: ['AuditEvent'] }), [], action);
+  }
 });
