@@ -16,6 +16,12 @@ export interface Config {
   /** Signed checkpoints of the access log are copied here, outside the database. */
   checkpointDir: string;
   witnessUrl: string | null;
+  /** Key lifecycle (docs/key-lifecycle.md): keyring refresh, re-encryption rate and batch, retention timer, shredded-key list copy. */
+  keyRefreshSeconds: number;
+  rekeyRate: number;
+  rekeyBatch: number;
+  retentionIntervalMinutes: number;
+  shredDir: string;
 }
 
 export class ConfigError extends Error {}
@@ -56,5 +62,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auditBatchMax: int(env, 'CERBERE_AUDIT_BATCH_MAX', 512, 1, 10000),
     checkpointDir: resolve(env.CERBERE_CHECKPOINT_DIR || join(dataDir, 'checkpoints')),
     witnessUrl,
+    keyRefreshSeconds: int(env, 'CERBERE_KEY_REFRESH_SECONDS', 30, 1, 900),
+    rekeyRate: int(env, 'CERBERE_REKEY_RATE', 2000, 1, 1_000_000),
+    rekeyBatch: int(env, 'CERBERE_REKEY_BATCH', 500, 1, 10_000),
+    retentionIntervalMinutes: int(env, 'CERBERE_RETENTION_INTERVAL_MINUTES', 1440, 0, 525_600),
+    shredDir: resolve(env.CERBERE_SHRED_DIR || join(dataDir, 'shredded')),
   };
 }

@@ -33,7 +33,7 @@ export async function openServices(config: Config, opts: { cipher?: ResourceCiph
     kf.kek.fill(0);
   }
   const database = opts.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
-  const keyring = new Keyring(database.db, provider);
+  const keyring = new Keyring(database.db, provider, undefined, config.keyRefreshSeconds * 1000);
   const audit = new AuditRecorder(database.db, { batchMax: config.auditBatchMax, concurrency: database.kind === 'postgres' ? 3 : 1 });
   const repo = new Repository({ db: database.db, keyring, audit, cipher: opts.cipher });
   const tokens = new ApiTokenVerifier(database.db);

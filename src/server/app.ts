@@ -8,6 +8,7 @@ import { errorToOutcome, FhirError, operationOutcome } from '../fhir/outcome.ts'
 import type { AccessContext } from '../audit/context.ts';
 import { registerFhirRoutes } from './fhir-routes.ts';
 import { registerLogRoutes } from './log-routes.ts';
+import { registerEraseRoutes } from './erase-routes.ts';
 import { loadFhirDefinitions } from '../fhir/validate.ts';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -74,6 +75,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
       req.access = await authenticate(services, req);
     });
     registerFhirRoutes(fhir, services);
+    registerEraseRoutes(fhir, services);
   }, { prefix: '/fhir' });
 
   await registerLogRoutes(app, services);

@@ -13,7 +13,9 @@ import { SUPPORTED_TYPES, validateResource, extractReferences, FHIR_ID_REGEX as 
 import { ImportPool } from './import-pool.ts';
 import { patientOf } from '../fhir/search-params.ts';
 import type { SearchQuery } from '../fhir/search-query.ts';
-import { envelopeCipher, resourceAad, type ResourceCipher } from './cipher.ts';
+import { bodyPatientKeyNo, envelopeCipher, resourceAad, type ResourceCipher } from './cipher.ts';
+import type { PatientKeyRef } from '../vault/envelope.ts';
+import { RepositoryLifecycle } from './repository-lifecycle.ts';
 import { queryTokens, resourceTokens, SearchValueError } from './indexer.ts';
 import { blindToken } from '../vault/blind-index.ts';
 
@@ -45,8 +47,11 @@ class WorkLog {
 export class Repository {
   private readonly cipher: ResourceCipher;
   private readonly importPool = new ImportPool();
+  /** Key-lifecycle operations on patient tables (re-encryption, re-index, crypto-shredding, retention). */
+  readonly lifecycle: RepositoryLifecycle;
   constructor(private readonly deps: { db: Kysely<DB>; keyring: Keyring; audit: AuditRecorder; cipher?: ResourceCipher }) {
     this.cipher = deps.cipher ?? envelopeCipher;
+    this.lifecycle = new RepositoryLifecycle({ ...deps, cipher: this.cipher });
   }
 
   get db(): Kysely<DB> { return this.deps.db; }
@@ -82,6 +87,7 @@ export class Repository {
       await this.record(ctx, { action, outcome: 'failure', resourceRefs: [unknownRef(keys, type, id)], patientIds: [] });
       throw row ? FhirError.gone(type, id) : FhirError.notFound(type, id);
     }
+    await this.loadPatientKeys(keys, [row.body]);
     const json = this.open(keys, ctx.tenantId, type, id, row.version, row.body);
     // A Patient is its own compartment: no need to parse it to name the patient.
     const patient = type === 'Patient' ? id : patientOf(JSON.parse(json));
@@ -104,6 +110,7 @@ export class Repository {
       await this.record(ctx, { action: 'history', outcome: 'failure', resourceRefs: [unknownRef(keys, type, id)], patientIds: [] });
       throw FhirError.notFound(type, id);
     }
+    await this.loadPatientKeys(keys, rows.map((r) => r.body));
     const patients = new Set<string>();
     const entries: HistoryEntry[] = rows.map((r, i) => {
       const resource = r.body ? JSON.parse(this.open(keys, ctx.tenantId, type, id, r.version, r.body)) : null;
@@ -146,6 +153,7 @@ export class Repository {
       select id, version, body from ${source} where ${cond} order by ${order} limit ${q.count + 1} offset ${q.offset}`.execute(this.db));
     const hasMore = rows.rows.length > q.count;
     const log = new WorkLog();
+    await this.loadPatientKeys(keys, rows.rows.map((r) => r.body));
     const matches = rows.rows.slice(0, q.count).map((r) => {
       const res = JSON.parse(this.open(keys, ctx.tenantId, q.type, r.id, r.version, r.body));
       log.note(q.type, r.id, res);
@@ -198,6 +206,7 @@ export class Repository {
     for (const [type, ids] of wanted) {
       const rows = await this.guard(() => this.db.selectFrom('resources').select(['id', 'version', 'body'])
         .where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', 'in', [...ids]).where('deleted', '=', false).execute());
+      await this.loadPatientKeys(keys, rows.map((r) => r.body));
       for (const r of rows) {
         if (!r.body) continue;
         const res = JSON.parse(this.open(keys, ctx.tenantId, type, r.id, r.version, r.body));
@@ -260,8 +269,11 @@ export class Repository {
     const now = new Date();
     const log = new WorkLog();
     const pre = await this.importPool.prepareMany(keys, keys.indexKeyCopy(), resources);
+    const ids = resources.map((r) => r?.id ?? randomUUID());
+    const pids = resources.map((r, i) => (r?.resourceType === 'Patient' ? ids[i] : patientOf(r)));
+    const pks = await this.guard(() => this.deps.keyring.ensurePatientKeys(this.db, keys, pids.filter((p): p is string => !!p)));
     const rows = resources.map((r, i) => {
-      const { resource: _r, ...row } = this.prepare(keys, ctx.tenantId, r, r.id ?? randomUUID(), 1, now, log, { issues: pre.issues[i], tokens: pre.tokens[i] });
+      const { resource: _r, ...row } = this.prepare(keys, ctx.tenantId, r, ids[i], 1, now, log, { issues: pre.issues[i], tokens: pre.tokens[i] }, pids[i] ? pks.get(pids[i]!) : undefined);
       return row;
     });
     await this.guard(() => this.db.transaction().execute(async (tx) => {
@@ -300,7 +312,7 @@ export class Repository {
   }
 
   private prepare(keys: TenantKeys, tenantId: string, input: any, id: string, version: number, now: Date, log: WorkLog,
-    done?: { issues: ValidationIssue[]; tokens: string[] }) {
+    done?: { issues: ValidationIssue[]; tokens: string[] }, patientKey?: PatientKeyRef) {
     const issues = done?.issues ?? validateResource(input);
     if (issues.some((i) => i.severity === 'error')) throw FhirError.unprocessable(issues);
     if (!ID.test(id)) throw FhirError.badRequest('invalid resource id');
@@ -320,12 +332,14 @@ export class Repository {
       }
     }
     log.note(type, id, resource);
-    const body = this.cipher.seal(keys, resourceAad(tenantId, type, id, version), Buffer.from(JSON.stringify(resource)));
+    // Everything in a patient's compartment is sealed under their own key too (crypto-shredding).
+    const body = this.cipher.seal(keys, resourceAad(tenantId, type, id, version), Buffer.from(JSON.stringify(resource)), patientKey);
     return { tenant_id: tenantId, resource_type: type, id, version, last_updated: now, deleted: false, body, tokens: done?.tokens ?? resourceTokens(keys, resource), resource };
   }
 
   private async createIn(tx: Db, keys: TenantKeys, ctx: AccessContext, input: any, log: WorkLog, id?: string): Promise<WriteResult> {
-    const { resource, ...row } = this.prepare(keys, ctx.tenantId, input, id ?? randomUUID(), 1, new Date(), log);
+    const rid = id ?? randomUUID();
+    const { resource, ...row } = this.prepare(keys, ctx.tenantId, input, rid, 1, new Date(), log, undefined, await this.patientKeyFor(tx, keys, input, rid));
     try {
       await tx.insertInto('resources').values(row).execute();
     } catch (e: any) {
@@ -347,7 +361,7 @@ export class Repository {
     }
     if (ifMatch !== undefined && ifMatch !== cur.version) throw FhirError.preconditionFailed(`version mismatch: current version is ${cur.version}`);
     const version = cur.version + 1;
-    const { resource, ...row } = this.prepare(keys, ctx.tenantId, { ...input, id }, id, version, new Date(), log);
+    const { resource, ...row } = this.prepare(keys, ctx.tenantId, { ...input, id }, id, version, new Date(), log, undefined, await this.patientKeyFor(tx, keys, input, id));
     await this.archiveCurrent(tx, ctx.tenantId, type, id);
     await tx.updateTable('resources').set({ version, last_updated: row.last_updated, deleted: false, body: row.body, tokens: row.tokens })
       .where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', '=', id).execute();
@@ -360,6 +374,7 @@ export class Repository {
       .where('resource_type', '=', type).where('id', '=', id).forUpdate().executeTakeFirst();
     if (!cur || cur.deleted || !cur.body) return null; // deleting nothing is not an error in FHIR
     // The event names the patient whose data was deleted, read from the body being deleted.
+    await this.loadPatientKeys(keys, [cur.body], tx);
     log.note(type, id, JSON.parse(this.open(keys, ctx.tenantId, type, id, cur.version, cur.body)));
     const now = new Date();
     await this.archiveCurrent(tx, ctx.tenantId, type, id);
@@ -404,6 +419,23 @@ export class Repository {
     try { return await this.deps.keyring.keys(ctx.tenantId); } catch {
       throw FhirError.serviceUnavailable('key provider unavailable');
     }
+  }
+
+  /** The key of the patient whose compartment `input` belongs to (created if new), or undefined. */
+  private async patientKeyFor(tx: Db, keys: TenantKeys, input: any, id: string): Promise<PatientKeyRef | undefined> {
+    const pid = input?.resourceType === 'Patient' ? id : patientOf(input);
+    if (!pid) return undefined;
+    return (await this.deps.keyring.ensurePatientKeys(tx, keys, [pid])).get(pid);
+  }
+
+  /** Unwraps the patient keys named by these bodies' headers (one query for the missing ones). */
+  private async loadPatientKeys(keys: TenantKeys, bodies: Array<Uint8Array | null>, db: Db = this.db): Promise<void> {
+    let nos: number[] | null = null;
+    for (const b of bodies) {
+      const n = bodyPatientKeyNo(b);
+      if (n !== null && !keys.patients.get(n)) (nos ??= []).push(n);
+    }
+    if (nos) await this.guard(() => this.deps.keyring.loadPatientKeys(db, keys, nos));
   }
 
   private open(keys: TenantKeys, tenantId: string, type: string, id: string, version: number, body: Uint8Array): string {
