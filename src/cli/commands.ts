@@ -9,6 +9,7 @@ import { CliError, type Io } from './io.ts';
 import type { CommandTable } from './command-types.ts';
 import { AUDIT_COMMANDS } from './audit-commands.ts';
 import { KEYS_COMMANDS } from './keys-commands.ts';
+import { ROTATION_COMMANDS } from './rotation-commands.ts';
 import { PATIENT_COMMANDS } from './patient-commands.ts';
 import { RETENTION_COMMANDS } from './retention-commands.ts';
 
@@ -24,7 +25,7 @@ Commands:
   seed --tenant T --patients N [--seed S] [--results K]
                                           add N synthetic French patients (K lab orders each, default 1)
 
-${[...Object.entries(AUDIT_COMMANDS), ...Object.entries(KEYS_COMMANDS), ...Object.entries(PATIENT_COMMANDS), ...Object.entries(RETENTION_COMMANDS)].map(([k, c]) => `  ${c.usage ?? k}`).join('\n')}
+${[...Object.entries(AUDIT_COMMANDS), ...Object.entries(KEYS_COMMANDS), ...Object.entries(ROTATION_COMMANDS), ...Object.entries(PATIENT_COMMANDS), ...Object.entries(RETENTION_COMMANDS)].map(([k, c]) => `  ${c.usage ?? k}`).join('\n')}
 
 Environment: CERBERE_DATA_DIR (default ./data), DATABASE_URL, CERBERE_KEY_FILE (see README).`;
 
@@ -94,7 +95,7 @@ const BASE_COMMANDS: CommandTable = {
   },
 };
 
-const COMMANDS: CommandTable = { ...BASE_COMMANDS, ...AUDIT_COMMANDS, ...KEYS_COMMANDS, ...PATIENT_COMMANDS, ...RETENTION_COMMANDS };
+const COMMANDS: CommandTable = { ...BASE_COMMANDS, ...AUDIT_COMMANDS, ...KEYS_COMMANDS, ...ROTATION_COMMANDS, ...PATIENT_COMMANDS, ...RETENTION_COMMANDS };
 
 /** Finds the command in argv; returns null for start/help handled by the caller. */
 export function resolveCommand(argv: string[]): { key: string; rest: string[] } | null {

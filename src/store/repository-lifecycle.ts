@@ -201,6 +201,18 @@ export class RepositoryLifecycle {
     return r;
   }
 
+  /** Restore hook: shreds these keys inside the restore's own transaction (see src/vault/erasure.ts). */
+  async shredInTransaction(tx: Transaction<DB>, tenantId: string, keyNos: number[]): Promise<{ keys: number; resources: number; history: number }> {
+    const out = await this.shredIn(tx, tenantId, keyNos, 'restore');
+    if (out.keys || out.resources || out.history) {
+      await this.deps.audit.appendInTransaction(tx, { tenantId, actor: { kind: 'system', id: 'cerbere', role: 'system' }, purpose: 'restore' }, [{
+        action: 'erase', outcome: 'success', resourceRefs: [], patientIds: [], detail: `cause=restore;keys=${out.keys};resources=${out.resources};history=${out.history}`,
+      }]);
+    }
+    for (const n of keyNos) this.deps.keyring.forgetPatientKey(tenantId, n);
+    return out;
+  }
+
   private async shredIn(tx: Db, tenantId: string, keyNos: number[], cause: string): Promise<{ keys: number; resources: number; history: number }> {
     if (!keyNos.length) return { keys: 0, resources: 0, history: 0 };
     const del = await tx.deleteFrom('patient_keys').where('tenant_id', '=', tenantId).where('key_no', 'in', keyNos).executeTakeFirst();

@@ -7,6 +7,8 @@
 // followed by applyShreddedKeys() with the list kept OUTSIDE that backup — the copy this module
 // appends to CERBERE_SHRED_DIR/<tenant>.list on every erasure (and the live database's table).
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import type { Transaction } from 'kysely';
+import type { DB } from '../store/schema.ts';
 import { join } from 'node:path';
 import type { Services } from '../services.ts';
 import { systemContext, type AccessContext } from '../audit/context.ts';
@@ -60,4 +62,21 @@ export async function applyShreddedKeys(svc: Services, tenantId: string, list: n
 /** Shredded key numbers recorded in the database (to carry to a restored copy). */
 export async function shreddedKeys(svc: Services, tenantId: string): Promise<number[]> {
   return (await svc.database.db.selectFrom('shredded_keys').select('key_no').where('tenant_id', '=', tenantId).orderBy('key_no').execute()).map((r) => r.key_no);
+}
+
+/**
+ * The restore hook (src/vault/restore-hooks.ts, `setShreddedKeysHook(shreddedKeysRestoreHook(services))`):
+ * inside the restore's transaction, after every row is inserted, destroys for each restored tenant the
+ * patient keys listed in CERBERE_SHRED_DIR/<tenant>.list — erasures made after the backup was taken —
+ * with their rows, tokens and history. Returns the number of keys destroyed.
+ */
+export function shreddedKeysRestoreHook(svc: Services) {
+  return async (tx: Transaction<DB>, tenants: string[]): Promise<number> => {
+    let n = 0;
+    for (const t of tenants) {
+      const list = readShredList(svc.config.shredDir, t);
+      for (let i = 0; i < list.length; i += 1000) n += (await svc.repo.lifecycle.shredInTransaction(tx, t, list.slice(i, i + 1000))).keys;
+    }
+    return n;
+  };
 }
