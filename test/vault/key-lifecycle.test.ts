@@ -99,6 +99,35 @@ test(`[${DB_LABEL}] data-key rotation: new writes at once, old rows readable, re
   assert.ok(rekeys.every((e) => e.patient_ids.length === 0 && /scanned=\d+/.test(e.detail ?? '') || /patient_keys/.test(e.detail ?? '')));
 });
 
+test(`[${DB_LABEL}] re-encryption never overwrites a row written between its read and its update (compare-and-swap)`, async () => {
+  const first = (await db().selectFrom('resources').select(['resource_type', 'id']).where('tenant_id', '=', T).where('body', 'is not', null)
+    .orderBy('resource_type').orderBy('id').limit(1).executeTakeFirstOrThrow());
+  await startRotation(env.services, T, 'enc');
+  const keyring = env.services.keyring;
+  const original = keyring.loadPatientKeys.bind(keyring);
+  let raced = false;
+  // Between the batch's SELECT and its UPDATE, a client updates the first row of the batch.
+  keyring.loadPatientKeys = async (...args: Parameters<typeof original>) => {
+    if (!raced) {
+      raced = true;
+      const cur = JSON.parse((await env.services.repo.read(ctx, first.resource_type, first.id)).json);
+      await env.services.repo.update(ctx, first.resource_type, first.id, { ...cur, meta: undefined, language: 'fr' });
+    }
+    return original(...args);
+  };
+  try {
+    const b = await env.services.repo.lifecycle.rekeyBatch(ctx, 'resources', null, 5, 'enc');
+    assert.ok(raced);
+    assert.equal(b.skipped, 1, 'the raced row is skipped');
+  } finally {
+    keyring.loadPatientKeys = original;
+  }
+  const now = JSON.parse((await env.services.repo.read(ctx, first.resource_type, first.id)).json);
+  assert.equal(now.language, 'fr', 'the concurrent update survived');
+  assert.equal((await runKeyJob(env.services, T, 'enc', jobOptions(env.services, { graceMs: 0, rate: 100_000 }))).finished, true);
+  assert.equal(JSON.parse((await env.services.repo.read(ctx, first.resource_type, first.id)).json).language, 'fr');
+});
+
 test(`[${DB_LABEL}] index-key rotation: search works before, half-way and after; old tokens removed`, async () => {
   const target = (await allOf('Patient'))[3];
   const family = target.name[0].family;
@@ -208,7 +237,7 @@ test(`[${DB_LABEL}] CLI: patient erase, keys status, retention set/show/purge (d
   assert.match(out.pop()!, /erased: key \d+ destroyed/);
   assert.equal(await runCommand(env.services, ['patient', 'erase', '--tenant', T, victim.id, '--reason', 'whatever'], io), 2);
   assert.equal(await runCommand(env.services, ['keys', 'status', '--tenant', T], io), 0);
-  assert.ok(out.some((l) => /^enc\tv2\tactive/.test(l)) && out.some((l) => /^idx\tv1\tretired/.test(l)));
+  assert.ok(out.some((l) => /^enc\tv3\tactive/.test(l)) && out.some((l) => /^idx\tv1\tretired/.test(l)));
 
   out.length = 0;
   assert.equal(await runCommand(env.services, ['retention', 'set', '--tenant', T, '--type', 'Observation', '--years', '5'], io), 0);
