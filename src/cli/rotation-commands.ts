@@ -2,7 +2,7 @@
 import type { CommandTable } from './command-types.ts';
 import { CliError } from './io.ts';
 import { tenantExists } from '../store/tenants.ts';
-import { jobOptions, jobStates, runKeyJob, startRotation, type KeyPurpose } from '../vault/rotation.ts';
+import { jobOptions, jobStates, RotationError, runKeyJob, startRotation, type KeyPurpose } from '../vault/rotation.ts';
 import { shreddedKeys } from '../vault/erasure.ts';
 import type { Services } from '../services.ts';
 
@@ -40,7 +40,11 @@ export const ROTATION_COMMANDS: CommandTable = {
         io.line('running in the background; follow it with: cerbere keys status --tenant ' + tenant);
         return;
       }
-      const st = await job;
+      let st;
+      try { st = await job; } catch (e) {
+        if (e instanceof RotationError) throw new CliError(e.message);
+        throw e;
+      }
       if (!st.finished) throw new CliError(`rotation stopped in phase ${st.phase} after ${st.done} rows; run the command again to resume`);
       io.line(`${purpose === 'enc' ? 're-encryption' : 're-index'} of tenant ${tenant} complete: ${st.done} rows scanned, ${st.changed} rewritten; older ${what} versions retired`);
     },

@@ -25,6 +25,8 @@ export interface JobOptions {
 }
 export interface JobState { purpose: KeyPurpose; target: number; phase: string; done: number; changed: number; total: number; finished: boolean }
 
+export class RotationError extends Error {}
+
 const running = new Map<string, { stop: boolean; promise: Promise<JobState> }>();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -88,6 +90,7 @@ async function drive(svc: Services, tenantId: string, purpose: KeyPurpose, opts:
     db.updateTable('key_jobs').set({ ...set, updated_at: new Date() }).where('tenant_id', '=', tenantId).where('purpose', '=', purpose).execute();
   const t0 = Date.now();
   let processed = 0; // rows this run, for the rate limit
+  let verifications = 0;
   const throttle = async (n: number) => {
     processed += n;
     const ahead = (processed / opts.rate) * 1000 - (Date.now() - t0);
@@ -160,6 +163,8 @@ async function drive(svc: Services, tenantId: string, purpose: KeyPurpose, opts:
           await svc.audit.record(ctx, { action: 'key-retire', outcome: 'success', resourceRefs: [], patientIds: [], detail: `purpose=enc;below=${target}` });
           await save({ phase: 'done', finished_at: new Date() });
         } else {
+          // Rows that no pass can re-encrypt (e.g. undecryptable) must not loop forever: stop and say so.
+          if (++verifications >= 3) throw new RotationError(`${stale} rows of tenant ${tenantId} could not be re-encrypted to version ${target}`);
           await save({ phase: 'patient-keys', cursor: null });
         }
         break;
