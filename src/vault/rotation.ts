@@ -31,7 +31,9 @@ const running = new Map<string, { stop: boolean; promise: Promise<JobState> }>()
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function jobOptions(svc: Services, over: Partial<JobOptions> = {}): JobOptions {
-  return { rate: svc.config.rekeyRate, batch: svc.config.rekeyBatch, graceMs: svc.keyring.refreshMs + 1000, ...over };
+  // The embedded database admits one process, which switched keys at once: no other server to wait for.
+  const graceMs = svc.database.kind === 'pglite' ? 0 : svc.keyring.refreshMs + 1000;
+  return { rate: svc.config.rekeyRate, batch: svc.config.rekeyBatch, graceMs, ...over };
 }
 
 /** Creates the next key version and its job; if a job of this purpose is unfinished, returns it instead (resume). */
