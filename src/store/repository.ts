@@ -27,10 +27,15 @@ export interface SearchResult { matches: any[]; includes: any[]; total?: number;
 
 type Db = Kysely<DB> | Transaction<DB>;
 interface CurrentRow { version: number; last_updated: Date; deleted: boolean; body: Uint8Array | null }
+interface PatientKeyCols { pk_no: number | null; pk_wrapped: Uint8Array | null; pk_wrap: number | null }
 /** A requested id that matched nothing may be anything a user typed (even a NIR): the append-only
  *  log keeps only a keyed hash of it, enough to see repeated probing of the same id. */
 const unknownRef = (keys: TenantKeys, type: string, id: string) => `${type}/#${blindToken(keys.subkey('_audit', 'unknown-id'), id).toString(16)}`;
-const READ_SQL = 'select version, last_updated, deleted, body from resources where tenant_id = $1 and resource_type = $2 and id = $3';
+// The patient key named by the body's header comes in the same round trip (one query per read, cache or not).
+const READ_SQL = `select r.version, r.last_updated, r.deleted, r.body, pk.key_no as pk_no, pk.wrapped as pk_wrapped, pk.wrap_version as pk_wrap
+  from resources r left join patient_keys pk on pk.tenant_id = r.tenant_id and pk.key_no = (case when length(r.body) >= 10 and get_byte(r.body, 0) = 1 and get_byte(r.body, 1) = 1
+    then get_byte(r.body, 6)::bigint * 16777216 + get_byte(r.body, 7) * 65536 + get_byte(r.body, 8) * 256 + get_byte(r.body, 9) end)
+  where r.tenant_id = $1 and r.resource_type = $2 and r.id = $3`;
 
 /** Collects what one unit of work touched, for its access event and its deferred reference check. */
 class WorkLog {
@@ -65,7 +70,8 @@ export class Repository {
     if (!ID.test(id)) throw FhirError.badRequest('invalid resource id');
     const keys = await this.keys(ctx);
     // The hottest query: pre-written SQL skips the query builder's per-call compilation.
-    const row = await this.guard(async () => (await this.db.executeQuery<CurrentRow>(CompiledQuery.raw(READ_SQL, [ctx.tenantId, type, id]))).rows[0]);
+    const row = await this.guard(async () => (await this.db.executeQuery<CurrentRow & PatientKeyCols>(CompiledQuery.raw(READ_SQL, [ctx.tenantId, type, id]))).rows[0]);
+    if (row?.pk_wrapped && !keys.patients.get(row.pk_no!)) this.deps.keyring.cachePatientKey(keys, row.pk_no!, row.pk_wrapped, row.pk_wrap!);
     return this.release(ctx, keys, 'read', type, id, row, `${type}/${id}`);
   }
 

@@ -233,6 +233,11 @@ export class Keyring {
     for (const r of rows) keys.patients.set(r.key_no, unwrapPatientKey(keys, r.key_no, r.wrapped, r.wrap_version));
   }
 
+  /** Unwraps one patient key fetched with its row (the read path joins patient_keys) into the cache. */
+  cachePatientKey(keys: TenantKeys, keyNo: number, wrapped: Uint8Array, wrapVersion: number): void {
+    try { keys.patients.set(keyNo, unwrapPatientKey(keys, keyNo, wrapped, wrapVersion)); } catch { /* left missing: the read fails closed */ }
+  }
+
   /** The key of each patient id, created (random, wrapped) for patients that have none yet. Runs in the caller's transaction. */
   async ensurePatientKeys(db: Db, keys: TenantKeys, patientIds: Iterable<string>): Promise<Map<string, PatientKeyRef>> {
     const ids = [...new Set(patientIds)];

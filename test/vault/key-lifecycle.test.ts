@@ -52,6 +52,16 @@ test(`[${DB_LABEL}] every resource of a patient's compartment is sealed under a 
   const pid = obs.subject.reference.split('/')[1];
   const row = rows.find((r) => r.resource_type === 'Observation' && r.id === obs.id)!;
   assert.equal(bodyPatientKeyNo(row.body), keys.find((k) => k.patient_id === pid)!.key_no);
+  // A read by id fetches the patient key in the same query (no second round trip on a cache miss).
+  const tk = await env.services.keyring.keys(T);
+  tk.patients.zero();
+  const spy = env.services.keyring.loadPatientKeys;
+  let calls = 0;
+  env.services.keyring.loadPatientKeys = async (...a: Parameters<typeof spy>) => { calls++; return spy.apply(env.services.keyring, a); };
+  try {
+    assert.equal(JSON.parse((await env.services.repo.read(ctx, 'Observation', obs.id)).json).id, obs.id);
+  } finally { env.services.keyring.loadPatientKeys = spy; }
+  assert.equal(calls, 0);
 });
 
 test(`[${DB_LABEL}] data-key rotation: new writes at once, old rows readable, resumable re-encryption, no lost update, old version retired`, async () => {
