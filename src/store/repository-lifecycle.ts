@@ -183,6 +183,8 @@ export class RepositoryLifecycle {
       throw FhirError.serviceUnavailable('database unavailable', e);
     }
     if (result?.keyNo != null) this.deps.keyring.forgetPatientKey(ctx.tenantId, result.keyNo);
+    // An attempt on an unknown id is an access attempt too (the id itself may be anything typed: not logged).
+    if (!result) await this.deps.audit.record(ctx, { action: 'erase', outcome: 'failure', resourceRefs: [], patientIds: [], detail: 'status=404' }).catch(() => {});
     return result;
   }
 
