@@ -29,6 +29,12 @@ export interface Config {
   searchPatientsPerHourClient: number;
   /** Longest break-glass access, in minutes. */
   breakGlassMaxMinutes: number;
+  /** Key lifecycle (docs/key-lifecycle.md): keyring refresh, re-encryption rate and batch, retention timer, shredded-key list copy. */
+  keyRefreshSeconds: number;
+  rekeyRate: number;
+  rekeyBatch: number;
+  retentionIntervalMinutes: number;
+  shredDir: string;
 }
 
 export interface AuthConfig {
@@ -77,6 +83,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     witnessUrl,
     keys: loadKeysConfig(env),
     auditRetentionDays: int(env, 'CERBERE_AUDIT_RETENTION_DAYS', 365, 1, 36500),
+    keyRefreshSeconds: int(env, 'CERBERE_KEY_REFRESH_SECONDS', 30, 1, 900),
+    rekeyRate: int(env, 'CERBERE_REKEY_RATE', 2000, 1, 1_000_000),
+    rekeyBatch: int(env, 'CERBERE_REKEY_BATCH', 500, 1, 10_000),
+    retentionIntervalMinutes: int(env, 'CERBERE_RETENTION_INTERVAL_MINUTES', 1440, 0, 525_600),
+    shredDir: resolve(env.CERBERE_SHRED_DIR || join(dataDir, 'shredded')),
     searchPatientsPerHour: int(env, 'CERBERE_SEARCH_PATIENTS_PER_HOUR', 1000, 0, 100_000_000),
     searchPatientsPerHourClient: int(env, 'CERBERE_SEARCH_PATIENTS_PER_HOUR_CLIENT', 0, 0, 100_000_000),
     breakGlassMaxMinutes: int(env, 'CERBERE_BREAK_GLASS_MAX_MINUTES', 30, 1, 240),

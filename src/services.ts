@@ -34,7 +34,7 @@ export async function openServices(config: Config, opts: { cipher?: ResourceCiph
   const ownProvider = !provider;
   if (!provider) ({ provider, keyFileCreated } = await createKeyProvider(config)); // file, PKCS#11 or Vault (CERBERE_KEY_PROVIDER)
   const database = opts.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
-  const keyring = new Keyring(database.db, provider);
+  const keyring = new Keyring(database.db, provider, undefined, config.keyRefreshSeconds * 1000);
   const audit = new AuditRecorder(database.db, { batchMax: config.auditBatchMax, concurrency: database.kind === 'postgres' ? 3 : 1, prepared: database.prepared });
   const repo = new Repository({ db: database.db, keyring, audit, cipher: opts.cipher, prepared: database.prepared, access: new AccessDecider(database.db, config) });
   const tokens = new ApiTokenVerifier(database.db);

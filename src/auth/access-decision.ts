@@ -34,16 +34,33 @@ const POSITIVE_MS = 30_000;
 const NEGATIVE_MS = 5_000;
 
 /** The patient's compartment token: in the tokens of every resource of their compartment. */
+/** The patient's compartment token under the newest index key (stored in care_links and break_glass). */
 export function compartmentToken(keys: TenantKeys, patientId: string): string {
   return blindToken(keys.subkey('_compartment', 'patient'), patientId).toString();
+}
+
+/** Under every active index key: two while an index-key rotation runs, so rows match either. */
+export function compartmentTokens(keys: TenantKeys, patientId: string): string[] {
+  return keys.subkeysFor('_compartment', 'patient').map((k) => blindToken(k, patientId).toString());
+}
+
+/** After an index-key rotation: stored compartment tokens are recomputed under the newest key. */
+export async function retokenLinks(db: Kysely<DB>, keys: TenantKeys, tenantId: string): Promise<void> {
+  for (const table of ['care_links', 'break_glass'] as const) {
+    const ids = (await db.selectFrom(table).select('patient_id').distinct().where('tenant_id', '=', tenantId).execute()).map((r) => r.patient_id);
+    for (let i = 0; i < ids.length; i += 5000) {
+      const chunk = ids.slice(i, i + 5000);
+      await sql`update ${sql.table(table)} t set patient_token = x.tok::bigint from unnest(${chunk}::text[], ${chunk.map((p) => compartmentToken(keys, p))}::text[]) as x(p, tok)
+        where t.tenant_id = ${tenantId} and t.patient_id = x.p`.execute(db);
+    }
+  }
 }
 
 /** Adds the compartment token to a resource's blind-index tokens (when it belongs to a patient). */
 export function withCompartmentToken(keys: TenantKeys, resource: any, tokens: string[]): string[] {
   const p = patientOf(resource);
   if (!p) return tokens;
-  const t = compartmentToken(keys, p);
-  return tokens.includes(t) ? tokens : [...tokens, t];
+  return [...new Set([...tokens, ...compartmentTokens(keys, p)])];
 }
 
 const arr = (x: any): any[] => (x == null ? [] : Array.isArray(x) ? x : [x]);
@@ -162,7 +179,7 @@ export class AccessDecider {
     if (scope === 'tenant') return null;
     if (scope === 'own') {
       if (ctx.actor.kind !== 'patient' || !ctx.actor.patientId) return 'none';
-      return sql`tokens @> ${[compartmentToken(keys, ctx.actor.patientId)]}::bigint[]`;
+      return sql`tokens && ${compartmentTokens(keys, ctx.actor.patientId)}::bigint[]`;
     }
     const sites = sitesOf(ctx);
     const practitioner = scope === 'care' ? ctx.actor.practitionerId ?? '' : '';

@@ -13,6 +13,7 @@ import { registerExportRoutes } from './export-routes.ts';
 import { registerAuditRoutes } from './audit-routes.ts';
 import { accountAccessContext, registerAuthRoutes } from './auth-routes.ts';
 import { registerBreakGlassRoutes } from './break-glass-routes.ts';
+import { registerEraseRoutes } from './erase-routes.ts';
 import { loadFhirDefinitions } from '../fhir/validate.ts';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -84,6 +85,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     registerFhirRoutes(fhir, services);
     registerAccessHistoryRoutes(fhir, services);
     registerAuditRoutes(fhir, services);
+    registerEraseRoutes(fhir, services);
   }, { prefix: '/fhir' });
 
   await registerLogRoutes(app, services);

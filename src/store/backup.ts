@@ -12,6 +12,7 @@ import type { Services } from '../services.ts';
 import { ArchiveWriter, readArchive, newArchiveId, ArchiveError, type ArchiveHeader } from '../vault/archive.ts';
 import { systemContext } from '../audit/context.ts';
 import { applyShreddedKeysOnRestore } from '../vault/restore-hooks.ts';
+import { shreddedKeysRestoreHook } from '../vault/erasure.ts';
 import { TENANT_ID } from '../auth/api-tokens.ts';
 
 export const BACKUP_MAGIC = 'CERBERE-BACKUP/1\n';
@@ -175,6 +176,10 @@ export async function restoreBackup(svc: Services, file: string): Promise<Restor
       if (!IDENT.test(s.table_name) || !IDENT.test(s.column_name)) continue;
       await sql.raw(`select setval(pg_get_serial_sequence('${s.table_name}', '${s.column_name}'), greatest((select max(${s.column_name}) from ${s.table_name}), 1))`).execute(tx);
     }
+    // Patient key numbers (a global sequence, not a serial column) continue after restored and shredded ones.
+    await sql`select setval('patient_key_seq', greatest((select max(key_no) from patient_keys), (select max(key_no) from shredded_keys), 1))`.execute(tx);
+    // Erasures made after the backup was taken (the shredded-key list kept outside the database).
+    await shreddedKeysRestoreHook(svc)(tx, checked.tenants);
     await applyShreddedKeysOnRestore(tx, checked.tenants, { backupId: checked.id, createdAt: checked.createdAt });
     for (const t of checked.tenants) {
       await svc.audit.appendInTransaction(tx, systemContext(t, 'HSYSADMIN'), [{ action: 'backup.restore', outcome: 'success', resourceRefs: [], patientIds: [], detail: `backup=${checked.id}` }]);

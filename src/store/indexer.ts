@@ -39,8 +39,10 @@ export function resourceTokens(keys: TenantKeys, resource: any): string[] {
   for (const def of defs) {
     const raws = def.extract(resource);
     if (!raws.length) continue;
-    const sub = keys.subkey(resource.resourceType, def.name);
-    for (const raw of raws) for (const v of indexValues(def, raw)) out.add(blindToken(sub, v).toString());
+    // One token per active index key version (two while an index key rotation runs).
+    for (const sub of keys.subkeysFor(resource.resourceType, def.name)) {
+      for (const raw of raws) for (const v of indexValues(def, raw)) out.add(blindToken(sub, v).toString());
+    }
   }
   return [...out];
 }
@@ -94,8 +96,8 @@ export function queryValues(def: SearchParamDef, value: string): string[] {
 
 /** Tokens for one query value (OR inside), under the tenant's index subkey for that parameter. */
 export function queryTokens(keys: TenantKeys, type: string, def: SearchParamDef, values: string[]): string[] {
-  const sub = keys.subkey(type, def.name);
   const out = new Set<string>();
-  for (const v of values) for (const q of queryValues(def, v)) out.add(blindToken(sub, q).toString());
+  // Matches rows indexed under any active index key version (search keeps working during a re-index).
+  for (const sub of keys.subkeysFor(type, def.name)) for (const v of values) for (const q of queryValues(def, v)) out.add(blindToken(sub, q).toString());
   return [...out];
 }

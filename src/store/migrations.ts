@@ -240,6 +240,29 @@ export const MIGRATIONS: Migration[] = [
          patients int NOT NULL, PRIMARY KEY (tenant_id, actor, window_start))`,
     ],
   },
+  {
+    version: 9,
+    name: 'key-lifecycle',
+    statements: [
+      // Per-patient keys: random, wrapped under the tenant's 'enc' data key (version wrap_version). Deleting a row
+      // crypto-shreds every copy of that patient's data (rows, history, backups): see docs/key-lifecycle.md.
+      `CREATE SEQUENCE patient_key_seq AS integer`,
+      `CREATE TABLE patient_keys (tenant_id text NOT NULL REFERENCES tenants, key_no int NOT NULL, patient_id text NOT NULL,
+         wrap_version int NOT NULL, wrapped bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),
+         PRIMARY KEY (tenant_id, key_no), UNIQUE (tenant_id, patient_id))`,
+      // Numbers of destroyed patient keys (no patient id, no PHI); applied again after a restore.
+      `CREATE TABLE shredded_keys (tenant_id text NOT NULL, key_no int NOT NULL, shredded_at timestamptz NOT NULL DEFAULT now(),
+         cause text NOT NULL, PRIMARY KEY (tenant_id, key_no))`,
+      // Progress of background re-encryption / re-indexing, so a crashed run resumes where it stopped.
+      `CREATE TABLE key_jobs (tenant_id text NOT NULL REFERENCES tenants, purpose text NOT NULL, target_version int NOT NULL,
+         phase text NOT NULL, cursor text, done bigint NOT NULL DEFAULT 0, changed bigint NOT NULL DEFAULT 0, total bigint NOT NULL DEFAULT 0,
+         started_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(), finished_at timestamptz,
+         PRIMARY KEY (tenant_id, purpose))`,
+      // Retention: keep each resource type N years after the patient's last activity ('Patient' = the whole record).
+      `CREATE TABLE retention_rules (tenant_id text NOT NULL REFERENCES tenants, resource_type text NOT NULL, keep_years int NOT NULL,
+         updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (tenant_id, resource_type))`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<DB>): Promise<number[]> {

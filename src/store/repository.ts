@@ -14,7 +14,9 @@ import { SUPPORTED_TYPES, validateResource, extractReferences, FHIR_ID_REGEX as 
 import { ImportPool } from './import-pool.ts';
 import { patientOf } from '../fhir/search-params.ts';
 import type { SearchQuery } from '../fhir/search-query.ts';
-import { envelopeCipher, resourceAad, type ResourceCipher } from './cipher.ts';
+import { bodyPatientKeyNo, envelopeCipher, resourceAad, type ResourceCipher } from './cipher.ts';
+import type { PatientKeyRef } from '../vault/envelope.ts';
+import { RepositoryLifecycle } from './repository-lifecycle.ts';
 import { queryTokens, resourceTokens, SearchValueError } from './indexer.ts';
 import { blindToken } from '../vault/blind-index.ts';
 import { AccessDecider, withCompartmentToken } from '../auth/access-decision.ts';
@@ -27,10 +29,15 @@ export interface SearchResult { matches: any[]; includes: any[]; total?: number;
 
 type Db = Kysely<DB> | Transaction<DB>;
 interface CurrentRow { version: number; last_updated: Date; deleted: boolean; body: Uint8Array | null }
+interface PatientKeyCols { pk_no: number | null; pk_wrapped: Uint8Array | null; pk_wrap: number | null }
 /** A requested id that matched nothing may be anything a user typed (even a NIR): the append-only
  *  log keeps only a keyed hash of it, enough to see repeated probing of the same id. */
 const unknownRef = (keys: TenantKeys, type: string, id: string) => `${type}/#${blindToken(keys.subkey('_audit', 'unknown-id'), id).toString(16)}`;
-const READ_SQL = 'select version, last_updated, deleted, body from resources where tenant_id = $1 and resource_type = $2 and id = $3';
+// The patient key named by the body's header comes in the same round trip (one query per read, cache or not).
+const READ_SQL = `select r.version, r.last_updated, r.deleted, r.body, pk.key_no as pk_no, pk.wrapped as pk_wrapped, pk.wrap_version as pk_wrap
+  from resources r left join patient_keys pk on pk.tenant_id = r.tenant_id and pk.key_no = (case when length(r.body) >= 10 and get_byte(r.body, 0) = 1 and get_byte(r.body, 1) = 1
+    then get_byte(r.body, 6)::bigint * 16777216 + get_byte(r.body, 7) * 65536 + get_byte(r.body, 8) * 256 + get_byte(r.body, 9) end)
+  where r.tenant_id = $1 and r.resource_type = $2 and r.id = $3`;
 
 /** Collects what one unit of work touched, for its access event and its deferred reference check. */
 class WorkLog {
@@ -51,9 +58,12 @@ export class Repository {
   private readonly importPool = new ImportPool();
   /** Scope, masking, care relationships, break-glass and bulk limits (src/auth/access-decision.ts). */
   readonly access: AccessDecider;
+  /** Key-lifecycle operations on patient tables (re-encryption, re-index, crypto-shredding, retention). */
+  readonly lifecycle: RepositoryLifecycle;
   constructor(private readonly deps: { db: Kysely<DB>; keyring: Keyring; audit: AuditRecorder; cipher?: ResourceCipher; prepared?: PreparedQuery; access?: AccessDecider }) {
     this.cipher = deps.cipher ?? envelopeCipher;
     this.access = deps.access ?? new AccessDecider(deps.db, { searchPatientsPerHour: 0, searchPatientsPerHourClient: 0, breakGlassMaxMinutes: 30 });
+    this.lifecycle = new RepositoryLifecycle({ ...deps, cipher: this.cipher });
   }
 
   get db(): Kysely<DB> { return this.deps.db; }
@@ -68,7 +78,8 @@ export class Repository {
     if (!ID.test(id)) throw FhirError.badRequest('invalid resource id');
     const keys = await this.keys(ctx);
     // The hottest query: pre-written SQL skips the query builder's per-call compilation.
-    const row = await this.guard(async () => (await this.prepared<CurrentRow>('cerbere_read_current', READ_SQL, [ctx.tenantId, type, id]))[0]);
+    const row = await this.guard(async () => (await this.prepared<CurrentRow & PatientKeyCols>('cerbere_read_current', READ_SQL, [ctx.tenantId, type, id]))[0]);
+    if (row?.pk_wrapped && !keys.patients.get(row.pk_no!)) this.deps.keyring.cachePatientKey(keys, row.pk_no!, row.pk_wrapped, row.pk_wrap!);
     return this.release(ctx, keys, 'read', type, id, row, `${type}/${id}`);
   }
 
@@ -90,6 +101,7 @@ export class Repository {
       await this.record(ctx, { action, outcome: 'failure', resourceRefs: [unknownRef(keys, type, id)], patientIds: [] });
       throw row ? FhirError.gone(type, id) : FhirError.notFound(type, id);
     }
+    await this.loadPatientKeys(keys, [row.body]);
     let json = this.open(keys, ctx.tenantId, type, id, row.version, row.body);
     // A Patient is its own compartment: no need to parse it to name the patient.
     const patient = type === 'Patient' ? id : patientOf(JSON.parse(json));
@@ -115,6 +127,7 @@ export class Repository {
       await this.record(ctx, { action: 'history', outcome: 'failure', resourceRefs: [unknownRef(keys, type, id)], patientIds: [] });
       throw FhirError.notFound(type, id);
     }
+    await this.loadPatientKeys(keys, rows.map((r) => r.body));
     const patients = new Set<string>();
     const scopePatients: (string | null)[] = [];
     const rule = this.access.rule(ctx, 'history', type)!;
@@ -166,6 +179,7 @@ export class Repository {
       select id, version, body from ${source} where ${cond} order by ${order} limit ${q.count + 1} offset ${q.offset}`.execute(this.db));
     const hasMore = rows.rows.length > q.count;
     const log = new WorkLog();
+    await this.loadPatientKeys(keys, rows.rows.map((r) => r.body));
     const decoded = rows.rows.slice(0, q.count).map((r) => ({ id: r.id, res: JSON.parse(this.open(keys, ctx.tenantId, q.type, r.id, r.version, r.body)) }));
     // Defence in depth: every match is decided again (cached) before release; break-glass use is flagged.
     const reach = this.access.scoped(rule, q.type) ? await this.access.reachMany(ctx, rule, q.type, decoded.map((d) => patientOf(d.res))) : null;
@@ -228,6 +242,7 @@ export class Repository {
     for (const [type, ids] of wanted) {
       const rows = await this.guard(() => this.db.selectFrom('resources').select(['id', 'version', 'body'])
         .where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', 'in', [...ids]).where('deleted', '=', false).execute());
+      await this.loadPatientKeys(keys, rows.map((r) => r.body));
       const rule = this.access.rule(ctx, 'read', type)!;
       const decoded = rows.filter((r) => r.body).map((r) => ({ id: r.id, res: JSON.parse(this.open(keys, ctx.tenantId, type, r.id, r.version, r.body!)) }));
       const reach = this.access.scoped(rule, type) ? await this.access.reachMany(ctx, rule, type, decoded.map((d) => patientOf(d.res))) : null;
@@ -295,7 +310,10 @@ export class Repository {
     const now = new Date();
     const log = new WorkLog();
     const pre = await this.importPool.prepareMany(keys, keys.indexKeyCopy(), resources);
-    const prepared = resources.map((r, i) => this.prepare(keys, ctx.tenantId, r, r.id ?? randomUUID(), 1, now, log, { issues: pre.issues[i], tokens: pre.tokens[i] }));
+    const ids = resources.map((r) => r?.id ?? randomUUID());
+    const pids = resources.map((r, i) => (r?.resourceType === 'Patient' ? ids[i] : patientOf(r)));
+    const pks = await this.guard(() => this.deps.keyring.ensurePatientKeys(this.db, keys, pids.filter((p): p is string => !!p)));
+    const prepared = resources.map((r, i) => this.prepare(keys, ctx.tenantId, r, ids[i], 1, now, log, { issues: pre.issues[i], tokens: pre.tokens[i] }, pids[i] ? pks.get(pids[i]!) : undefined));
     const rows = prepared.map(({ resource: _r, ...row }) => row);
     await this.guard(() => this.db.transaction().execute(async (tx) => {
       // unnest over arrays: one short statement for the whole batch (bodies travel as base64 text).
@@ -334,7 +352,7 @@ export class Repository {
   }
 
   private prepare(keys: TenantKeys, tenantId: string, input: any, id: string, version: number, now: Date, log: WorkLog,
-    done?: { issues: ValidationIssue[]; tokens: string[] }) {
+    done?: { issues: ValidationIssue[]; tokens: string[] }, patientKey?: PatientKeyRef) {
     const issues = done?.issues ?? validateResource(input);
     if (issues.some((i) => i.severity === 'error')) throw FhirError.unprocessable(issues);
     if (!ID.test(id)) throw FhirError.badRequest('invalid resource id');
@@ -354,7 +372,8 @@ export class Repository {
       }
     }
     log.note(type, id, resource);
-    const body = this.cipher.seal(keys, resourceAad(tenantId, type, id, version), Buffer.from(JSON.stringify(resource)));
+    // Everything in a patient's compartment is sealed under their own key too (crypto-shredding).
+    const body = this.cipher.seal(keys, resourceAad(tenantId, type, id, version), Buffer.from(JSON.stringify(resource)), patientKey);
     const tokens = withCompartmentToken(keys, resource, done?.tokens ?? resourceTokens(keys, resource));
     return { tenant_id: tenantId, resource_type: type, id, version, last_updated: now, deleted: false, body, tokens, resource };
   }
@@ -363,7 +382,7 @@ export class Repository {
     const rid = id ?? randomUUID();
     const w = await this.access.beforeWrite(tx, ctx, 'create', input?.resourceType, { ...input, id: rid }, null);
     if (w.breakGlass) log.breakGlass.add(w.breakGlass);
-    const { resource, ...row } = this.prepare(keys, ctx.tenantId, w.resource, rid, 1, new Date(), log);
+    const { resource, ...row } = this.prepare(keys, ctx.tenantId, w.resource, rid, 1, new Date(), log, undefined, await this.patientKeyFor(tx, keys, w.resource, rid));
     try {
       await tx.insertInto('resources').values(row).execute();
     } catch (e: any) {
@@ -386,10 +405,11 @@ export class Repository {
     }
     if (ifMatch !== undefined && ifMatch !== cur.version) throw FhirError.preconditionFailed(`version mismatch: current version is ${cur.version}`);
     const version = cur.version + 1;
+    if (cur.body && !cur.deleted && this.access.needsPrevious(ctx, 'update', type)) await this.loadPatientKeys(keys, [cur.body], tx);
     const prev = cur.body && !cur.deleted && this.access.needsPrevious(ctx, 'update', type) ? JSON.parse(this.open(keys, ctx.tenantId, type, id, cur.version, cur.body)) : null;
     const w = await this.access.beforeWrite(tx, ctx, 'update', type, { ...input, id }, prev);
     if (w.breakGlass) log.breakGlass.add(w.breakGlass);
-    const { resource, ...row } = this.prepare(keys, ctx.tenantId, w.resource, id, version, new Date(), log);
+    const { resource, ...row } = this.prepare(keys, ctx.tenantId, w.resource, id, version, new Date(), log, undefined, await this.patientKeyFor(tx, keys, w.resource, id));
     await this.archiveCurrent(tx, ctx.tenantId, type, id);
     await tx.updateTable('resources').set({ version, last_updated: row.last_updated, deleted: false, body: row.body, tokens: row.tokens })
       .where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', '=', id).execute();
@@ -403,6 +423,7 @@ export class Repository {
       .where('resource_type', '=', type).where('id', '=', id).forUpdate().executeTakeFirst();
     if (!cur || cur.deleted || !cur.body) return null; // deleting nothing is not an error in FHIR
     // The event names the patient whose data was deleted, read from the body being deleted.
+    await this.loadPatientKeys(keys, [cur.body], tx);
     const prev = JSON.parse(this.open(keys, ctx.tenantId, type, id, cur.version, cur.body));
     const w = await this.access.beforeWrite(tx, ctx, 'delete', type, null, prev);
     if (w.breakGlass) log.breakGlass.add(w.breakGlass);
@@ -528,6 +549,23 @@ export class Repository {
     try { return await this.deps.keyring.keys(ctx.tenantId); } catch {
       throw FhirError.serviceUnavailable('key provider unavailable');
     }
+  }
+
+  /** The key of the patient whose compartment `input` belongs to (created if new), or undefined. */
+  private async patientKeyFor(tx: Db, keys: TenantKeys, input: any, id: string): Promise<PatientKeyRef | undefined> {
+    const pid = input?.resourceType === 'Patient' ? id : patientOf(input);
+    if (!pid) return undefined;
+    return (await this.deps.keyring.ensurePatientKeys(tx, keys, [pid])).get(pid);
+  }
+
+  /** Unwraps the patient keys named by these bodies' headers (one query for the missing ones). */
+  private async loadPatientKeys(keys: TenantKeys, bodies: Array<Uint8Array | null>, db: Db = this.db): Promise<void> {
+    let nos: number[] | null = null;
+    for (const b of bodies) {
+      const n = bodyPatientKeyNo(b);
+      if (n !== null && !keys.patients.get(n)) (nos ??= []).push(n);
+    }
+    if (nos) await this.guard(() => this.deps.keyring.loadPatientKeys(db, keys, nos));
   }
 
   private open(keys: TenantKeys, tenantId: string, type: string, id: string, version: number, body: Uint8Array): string {

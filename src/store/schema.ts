@@ -60,6 +60,17 @@ export interface BreakGlassTable {
   reviewed_at: Timestamp | null; reviewed_by: string | null;
 }
 export interface AccessCountersTable { tenant_id: string; actor: string; window_start: Timestamp; patients: number }
+export interface PatientKeysTable {
+  tenant_id: string; key_no: number; patient_id: string; wrap_version: number; wrapped: Uint8Array; created_at: Generated<Timestamp>;
+}
+export interface ShreddedKeysTable { tenant_id: string; key_no: number; shredded_at: Generated<Timestamp>; cause: string }
+export interface KeyJobsTable {
+  tenant_id: string; purpose: string; target_version: number; phase: string; cursor: string | null;
+  done: ColumnType<string, string | number, string | number>; changed: ColumnType<string, string | number, string | number>;
+  total: ColumnType<string, string | number, string | number>;
+  started_at: ColumnType<Date, Date | string | undefined, Date | string>; updated_at: ColumnType<Date, Date | string | undefined, Date | string>; finished_at: Timestamp | null;
+}
+export interface RetentionRulesTable { tenant_id: string; resource_type: string; keep_years: number; updated_at: Generated<Timestamp> }
 export interface MigrationsTable { tenant_id: string; version: number; name: string; applied_at: Generated<Timestamp> }
 
 export interface AccountsTable {
@@ -112,4 +123,8 @@ export interface DB {
   care_links: CareLinksTable;
   break_glass: BreakGlassTable;
   access_counters: AccessCountersTable;
+  patient_keys: PatientKeysTable;
+  shredded_keys: ShreddedKeysTable;
+  key_jobs: KeyJobsTable;
+  retention_rules: RetentionRulesTable;
 }

@@ -52,7 +52,8 @@ test('npm start prints the demo token; the CLI works through the admin socket wh
   server.stderr.on('data', (d) => (out += d));
   try {
     const deadline = Date.now() + 120_000;
-    while (!/listening on/.test(out) && Date.now() < deadline && server.exitCode === null) await new Promise((r) => setTimeout(r, 200));
+    // The token line follows the 'listening on' line: wait for both (stdout chunks may split them).
+    while (!(/listening on/.test(out) && /cbr_demo_[0-9a-f]{16}_[A-Za-z0-9_-]{43}/.test(out)) && Date.now() < deadline && server.exitCode === null) await new Promise((r) => setTimeout(r, 200));
     assert.match(out, /listening on/, out);
     assert.match(out, /cbr_demo_[0-9a-f]{16}_/);
     assert.ok(existsSync(join(dir, 'admin.sock')));

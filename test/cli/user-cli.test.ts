@@ -20,7 +20,8 @@ test('README path: npm start, cerbere user create, invitation, TOTP, login, read
   server.stderr.on('data', (d) => (out += d));
   try {
     const deadline = Date.now() + 120_000;
-    while (!/listening on/.test(out) && Date.now() < deadline && server.exitCode === null) await new Promise((r) => setTimeout(r, 200));
+    // The token line follows the 'listening on' line: wait for both (stdout chunks may split them).
+    while (!(/listening on/.test(out) && /cbr_demo_[0-9a-f]{16}_[A-Za-z0-9_-]{43}/.test(out)) && Date.now() < deadline && server.exitCode === null) await new Promise((r) => setTimeout(r, 200));
     assert.match(out, /listening on/, out);
     const demoToken = /(cbr_demo_[0-9a-f]{16}_[A-Za-z0-9_-]{43})/.exec(out)![1];
     const c = spawnSync(process.execPath, [BIN, 'user', 'create', '--tenant', 'demo', '--email', 'anne.martin@example.fr', '--role', 'reader', '--site', 'vannes'], { env, encoding: 'utf8', timeout: 60_000 });

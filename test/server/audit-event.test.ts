@@ -216,7 +216,7 @@ test('date ranges follow the precision of the value', () => {
 });
 
 test('unknown-id hashes (signed 64-bit, maybe negative), type-only refs and non-FHIR actions give valid AuditEvents', () => {
-  const row = { seq: '7', at: '2026-11-23T10:00:00.123456Z', actor_kind: 'system', actor_id: 'cli', role: 'system', site_id: null, client_id: null, ip: null,
+  const row = { seq: '7', leaf: '7', at: '2026-11-23T10:00:00.123456Z', actor_kind: 'system', actor_id: 'cli', role: 'system', site_id: null, client_id: null, ip: null,
     purpose: 'system', action: 'read', outcome: 'failure', resource_refs: '["Patient/#-1f2e","Patient/#abc","Patient"]', patient_ids: '[]', detail: null };
   const e = toAuditEvent('ta', row);
   assert.deepEqual(e.entity.map((x: any) => x.what), [

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { aesGcmOpen, CryptoError, hkdfSha256 } from '../../src/vault/aead.ts';
-import { envelopeKeyVersion, openEnvelope, sealEnvelope } from '../../src/vault/envelope.ts';
+import { envelopeIdentity, envelopeKeyVersion, openEnvelope, sealEnvelope, SCOPE_PATIENT } from '../../src/vault/envelope.ts';
 
 const k1 = randomBytes(32);
 const k2 = randomBytes(32);
@@ -24,9 +24,9 @@ test('round-trips under the current key version, for empty and large plaintexts'
 });
 
 test('layout: version, scope, key version BE, salt, nonce, ciphertext, tag; key per value via HKDF', () => {
-  const blob = sealEnvelope(k1, 0x01020304, aad, body, 1);
-  assert.deepEqual([...blob.subarray(0, 6)], [1, 1, 1, 2, 3, 4]);
-  assert.deepEqual(envelopeKeyVersion(blob), { scope: 1, keyVersion: 0x01020304 });
+  const blob = sealEnvelope(k1, 0x01020304, aad, body, 0);
+  assert.deepEqual([...blob.subarray(0, 6)], [1, 0, 1, 2, 3, 4]);
+  assert.deepEqual(envelopeKeyVersion(blob), { scope: 0, keyVersion: 0x01020304 });
   // Decrypt independently from the documented format.
   const salt = blob.subarray(6, 22);
   const nonce = blob.subarray(22, 34);
@@ -36,7 +36,7 @@ test('layout: version, scope, key version BE, salt, nonce, ciphertext, tag; key 
   // getKey receives the scope and version from the header.
   const seen: number[][] = [];
   openEnvelope((s, v) => { seen.push([s, v]); return k1; }, aad, blob);
-  assert.deepEqual(seen, [[1, 0x01020304]]);
+  assert.deepEqual(seen, [[0, 0x01020304]]);
 });
 
 test('each seal uses a fresh salt and nonce', () => {
@@ -106,4 +106,31 @@ test('sealing rejects bad data keys, key versions and scopes', () => {
   for (const v of [-1, 2 ** 32, 1.5, NaN]) assert.throws(() => sealEnvelope(k1, v, aad, body), CryptoError, String(v));
   assert.throws(() => sealEnvelope(k1, 1, aad, body, 2), CryptoError);
   assert.deepEqual(envelopeKeyVersion(sealEnvelope(k1, 2 ** 32 - 1, aad, body)), { scope: 0, keyVersion: 2 ** 32 - 1 });
+});
+
+test('patient scope: 10-byte header naming the patient key; both keys are needed', () => {
+  const pk = randomBytes(32);
+  const blob = sealEnvelope(k2, 2, aad, body, SCOPE_PATIENT, { keyNo: 0x0a0b0c0d, key: pk });
+  assert.deepEqual([...blob.subarray(0, 10)], [1, 1, 0, 0, 0, 2, 0x0a, 0x0b, 0x0c, 0x0d]);
+  assert.equal(blob.length, 10 + 16 + 12 + body.length + 16);
+  assert.deepEqual(envelopeKeyVersion(blob), { scope: 1, keyVersion: 2, patientKeyNo: 0x0a0b0c0d });
+  assert.equal(envelopeIdentity(blob).length, 10 + 16 + 12);
+  // Independent decryption from the documented format: HKDF over dataKey ‖ patientKey.
+  const valueKey = hkdfSha256(Buffer.concat([k2, pk]), blob.subarray(10, 26), 'cerbere/v1/value', 32);
+  const gcmAad = Buffer.concat([blob.subarray(0, 10), Buffer.from(aad, 'utf8')]);
+  assert.deepEqual(aesGcmOpen(valueKey, blob.subarray(26, 38), blob.subarray(38, -16), blob.subarray(-16), gcmAad), body);
+  assert.deepEqual(openEnvelope(getKey, aad, blob, (n) => (n === 0x0a0b0c0d ? pk : undefined)), body);
+  // Without the patient key (destroyed), with another patient key, or with another data key: nothing opens.
+  assert.throws(() => openEnvelope(getKey, aad, blob), (e: unknown) => e instanceof CryptoError && /patient key/.test(e.message));
+  assert.throws(() => openEnvelope(getKey, aad, blob, () => randomBytes(32)), CryptoError);
+  assert.throws(() => openEnvelope(() => k1, aad, blob, () => pk), CryptoError);
+  // The data key alone (no patient key) does not open it either, even with a 0-filled patient key.
+  assert.throws(() => openEnvelope(getKey, aad, blob, () => Buffer.alloc(32)), CryptoError);
+  for (let i = 0; i < blob.length; i += 7) {
+    const t = Buffer.from(blob);
+    t[i] ^= 1;
+    assert.throws(() => openEnvelope(getKey, aad, t, () => pk), CryptoError, `byte ${i}`);
+  }
+  assert.throws(() => sealEnvelope(k2, 2, aad, body, SCOPE_PATIENT), CryptoError);
+  assert.throws(() => sealEnvelope(k2, 2, aad, body, SCOPE_PATIENT, { keyNo: 1, key: randomBytes(16) }), CryptoError);
 });
