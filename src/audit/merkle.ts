@@ -288,11 +288,11 @@ export function consistencyProof(m: number, n: number, leaves: LeafHashes): Buff
 // ---------------------------------------------------------------------------------------------
 // All levels in memory: O(log n) proofs and roots for any past size.
 
-/** Growable contiguous array of 32-byte hashes. */
-class HashColumn {
+/** Growable contiguous array of 32-byte hashes for the indices first, first+1, … of one tree level. */
+export class HashColumn {
   buf: Buffer;
   count = 0;
-  constructor(capacity: number) {
+  constructor(capacity: number, readonly first = 0) {
     this.buf = Buffer.allocUnsafe(Math.max(capacity, 16) * HASH_SIZE);
   }
   push(h: Uint8Array): void {
@@ -304,9 +304,13 @@ class HashColumn {
     this.buf.set(h, this.count * HASH_SIZE);
     this.count++;
   }
+  has(i: number): boolean {
+    return i >= this.first && i < this.first + this.count;
+  }
   /** View, not a copy. */
   at(i: number): Buffer {
-    return this.buf.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE);
+    const k = i - this.first;
+    return this.buf.subarray(k * HASH_SIZE, (k + 1) * HASH_SIZE);
   }
 }
 

@@ -11,7 +11,7 @@
 //
 // Without a prefix (base 0) this is the same structure as MerkleTreeLevels: every perfect-subtree
 // hash, ≈ 64 bytes per leaf, O(log n) roots and proofs for any size.
-import { consistencyFrom, HASH_SIZE, inclusionFrom, nodeHash, rangeRoot, type NodeSource } from './merkle.ts';
+import { consistencyFrom, HASH_SIZE, HashColumn, inclusionFrom, nodeHash, rangeRoot, type NodeSource } from './merkle.ts';
 import { TILE_HEIGHT, TILE_WIDTH } from './tiles.ts';
 
 /** A stored hash of the pruned prefix: height (0 = leaf) and index at that height. */
@@ -20,27 +20,10 @@ export interface PrefixHash { height: number; index: number; hash: Buffer }
 /** Thrown for a node that no longer exists (pruned) or does not exist yet. */
 export class MissingNodeError extends RangeError {}
 
-class Column {
-  buf: Buffer;
-  count = 0;
-  constructor(readonly first: number, capacity = 16) { this.buf = Buffer.allocUnsafe(Math.max(capacity, 16) * HASH_SIZE); }
-  push(h: Uint8Array): void {
-    if ((this.count + 1) * HASH_SIZE > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(this.buf.length * 2);
-      this.buf.copy(bigger, 0, 0, this.count * HASH_SIZE);
-      this.buf = bigger;
-    }
-    this.buf.set(h, this.count * HASH_SIZE);
-    this.count++;
-  }
-  has(i: number): boolean { return i >= this.first && i < this.first + this.count; }
-  at(i: number): Buffer { const k = i - this.first; return this.buf.subarray(k * HASH_SIZE, (k + 1) * HASH_SIZE); }
-}
-
 const skey = (height: number, index: number) => `${height}/${index}`;
 
 export class LogTree implements NodeSource {
-  private readonly levels: Column[] = [];
+  private readonly levels: HashColumn[] = [];
   private readonly stored = new Map<string, Buffer>();
   private readonly memo = new Map<string, Buffer>();
   private _size: number;
@@ -53,7 +36,7 @@ export class LogTree implements NodeSource {
       this.stored.set(skey(p.height, p.index), Buffer.from(p.hash));
     }
     this._size = base;
-    this.levels.push(new Column(base));
+    this.levels.push(new HashColumn(16, base));
     // Check that the compact range of base is recoverable: a missing stored hash is an error now,
     // not at the first proof.
     if (base > 0) this.prefixRoot();
@@ -95,7 +78,7 @@ export class LogTree implements NodeSource {
       const h = nodeHash(this.node(level, index - 1), this.node(level, index));
       level++;
       index = Math.floor(index / 2);
-      if (this.levels.length === level) this.levels.push(new Column(index));
+      if (this.levels.length === level) this.levels.push(new HashColumn(16, index));
       const col = this.levels[level];
       if (col.first + col.count !== index) throw new Error('tree column out of order');
       col.push(h);
