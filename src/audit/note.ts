@@ -4,9 +4,10 @@
 //   \n
 //   — <key name> <base64(4-byte key ID ‖ 64-byte signature)>\n   ← one line per signature
 import {
-  createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject,
+  createHash, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject,
 } from 'node:crypto';
 import { HASH_SIZE } from './merkle.ts';
+import { ed25519FromSeed } from '../vault/signing-key.ts';
 
 const ED25519_TYPE = 0x01;
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
@@ -79,7 +80,7 @@ export function rawPublicKey(key: KeyObject): Buffer {
 /** Private KeyObject from the 32-byte RFC 8032 seed. */
 export function signingKeyFromSeed(seed: Uint8Array): KeyObject {
   if (seed.length !== 32) throw new NoteError('bad-key', 'an Ed25519 seed is 32 bytes');
-  return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  return ed25519FromSeed(seed);
 }
 
 export interface SigningKey {

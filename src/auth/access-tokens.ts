@@ -2,15 +2,14 @@
 // whose seed is stored only wrapped by the key provider (data_keys, purpose 'auth-sign'), like the
 // access log's signing key. Claims: iss, sub (internal account or client id), tid (tenant),
 // knd (user|patient|client), sid (session, absent for clients), iat, exp (≤ 15 min), jti.
-import { createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '../store/schema.ts';
 import type { KeyProvider } from '../vault/key-provider.ts';
-import { wrapContext } from '../vault/keyring.ts';
+import { tenantSigningKey } from '../vault/signing-key.ts';
 import { TENANT_ID } from './api-tokens.ts';
 
 export const AUTH_SIGN_PURPOSE = 'auth-sign';
-const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
 
 export interface AccessClaims { iss: string; sub: string; tid: string; knd: 'user' | 'patient' | 'client'; sid?: string; iat: number; exp: number; jti: string }
 
@@ -25,28 +24,10 @@ export class AccessTokenSigner {
   private async signer(tenantId: string): Promise<TenantSigner> {
     const hit = this.cache.get(tenantId);
     if (hit && Date.now() - hit.loadedAt < this.ttlMs) return hit;
-    let row = await this.load(tenantId);
-    if (!row) {
-      const seed = randomBytes(32);
-      const wrapped = await this.provider.wrap(seed, wrapContext(tenantId, AUTH_SIGN_PURPOSE, 1));
-      seed.fill(0);
-      await this.db.insertInto('data_keys').values({ tenant_id: tenantId, purpose: AUTH_SIGN_PURPOSE, version: 1, wrapped, provider: this.provider.id })
-        .onConflict((oc) => oc.doNothing()).execute();
-      row = await this.load(tenantId);
-      if (!row) throw new Error('token signing key could not be created');
-    }
-    const seed = await this.provider.unwrap(Buffer.from(row.wrapped), wrapContext(tenantId, AUTH_SIGN_PURPOSE, row.version));
-    const der = Buffer.concat([PKCS8_ED25519, seed]);
-    const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-    seed.fill(0); der.fill(0);
-    const s = { privateKey, publicKey: createPublicKey(privateKey), kid: `${tenantId}/${row.version}`, loadedAt: Date.now() };
+    const { privateKey, version } = await tenantSigningKey(this.db, this.provider, tenantId, AUTH_SIGN_PURPOSE);
+    const s = { privateKey, publicKey: createPublicKey(privateKey), kid: `${tenantId}/${version}`, loadedAt: Date.now() };
     this.cache.set(tenantId, s);
     return s;
-  }
-
-  private load(tenantId: string) {
-    return this.db.selectFrom('data_keys').select(['wrapped', 'version']).where('tenant_id', '=', tenantId)
-      .where('purpose', '=', AUTH_SIGN_PURPOSE).where('retired_at', 'is', null).orderBy('version', 'desc').executeTakeFirst();
   }
 
   async issue(c: Omit<AccessClaims, 'iss' | 'iat' | 'exp' | 'jti'>, ttlSeconds: number): Promise<{ token: string; expiresIn: number }> {
