@@ -2,27 +2,16 @@
 // runs), integrator throughput and `audit verify` time over N events (default 1,000,000).
 // `DATABASE_URL=postgres://… node --import tsx bench/audit.ts [N] [append-seconds]`. Uses a throwaway
 // schema (PostgreSQL) or an in-memory PGlite, and a temporary checkpoint directory.
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'kysely';
-import pg from 'pg';
-import { loadConfig } from '../src/config.ts';
-import { openDatabase, openMemoryDatabase } from '../src/store/db.ts';
-import { openServices } from '../src/services.ts';
-import { LocalKeyFileProvider } from '../src/vault/key-provider.ts';
+import { throwawayServices } from './env.ts';
 import { createTenant } from '../src/store/tenants.ts';
 import { verifyTenantLog } from '../src/audit/verify.ts';
 import { systemContext } from '../src/audit/context.ts';
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const APPEND_SECONDS = Number(process.argv[3] ?? 10);
-const url = process.env.DATABASE_URL || null;
-const schema = 'bench_audit_' + randomBytes(4).toString('hex');
-const database = url ? await openDatabase({ databaseUrl: url, dataDir: '/nonexistent', schema, poolSize: 4 }) : await openMemoryDatabase();
-const dataDir = mkdtempSync(join(tmpdir(), 'cerbere-bench-audit-'));
-const svc = await openServices(loadConfig({ CERBERE_DATA_DIR: dataDir, CERBERE_DEMO: 'false' }), { database, provider: new LocalKeyFileProvider(randomBytes(32)) });
+const env = await throwawayServices('bench_audit');
+const svc = env.svc;
 const db = svc.database.db;
 const secs = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 try {
@@ -69,11 +58,5 @@ try {
   const v = await verifyTenantLog(db, svc.log, 'bench');
   console.log(`audit verify: ${v.size} events, ${v.checkpoints} checkpoint(s), ${v.problem ? 'FAILED ' + v.problem.message : 'ok'} in ${secs(t0).toFixed(1)} s`);
 } finally {
-  await svc.close();
-  if (url) {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    await c.query(`drop schema if exists ${schema} cascade`);
-    await c.end();
-  }
+  await env.close();
 }

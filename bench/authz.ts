@@ -4,15 +4,8 @@
 // patients are timed as a tenant-wide API client (no per-patient decision: the baseline), as a
 // technician of site-a whose decisions are cached (the steady state), and as technicians whose
 // every read is a first read (a cache miss: one indexed query on care_links).
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig } from '../src/config.ts';
-import { openDatabase, openMemoryDatabase } from '../src/store/db.ts';
-import { openServices } from '../src/services.ts';
-import { LocalKeyFileProvider } from '../src/vault/key-provider.ts';
 import { createTenant } from '../src/store/tenants.ts';
+import { throwawayServices } from './env.ts';
 import { systemContext, type AccessContext } from '../src/audit/context.ts';
 import { SITE_TAG_SYSTEM } from '../src/auth/access-decision.ts';
 
@@ -21,11 +14,8 @@ const flag = (name: string, dflt: number) => { const i = args.indexOf(`--${name}
 const PATIENTS = flag('patients', 2000);
 const READS = flag('reads', 4000);
 
-const url = process.env.DATABASE_URL || null;
-const schema = url ? 'bench_authz_' + randomBytes(4).toString('hex') : undefined;
-const database = url ? await openDatabase({ databaseUrl: url, dataDir: '/nonexistent', schema, poolSize: 4 }) : await openMemoryDatabase();
-const dataDir = mkdtempSync(join(tmpdir(), 'cerbere-bench-authz-'));
-const svc = await openServices(loadConfig({ CERBERE_DATA_DIR: dataDir, CERBERE_DEMO: 'false' }), { database, provider: new LocalKeyFileProvider(randomBytes(32)) });
+const env = await throwawayServices('bench_authz');
+const { svc, url } = env;
 await createTenant(svc.database.db, svc.keyring, 'bench', 'Bench');
 const sys = systemContext('bench');
 const patients = Array.from({ length: PATIENTS }, (_, i) => ({ resourceType: 'Patient', id: `p-${i}`, name: [{ family: `Famille${i}`, given: ['Jean'] }], birthDate: '1970-01-01' }));
@@ -73,11 +63,4 @@ console.log(`\nauthorization on a Patient read (${url ? 'PostgreSQL' : 'PGlite'}
 console.log(`  cached decision: +${(((c - b) / b) * 100).toFixed(1)} % (${b.toFixed(1)} → ${c.toFixed(1)} µs)`);
 console.log(`  cache miss:      +${(((miss - b) / b) * 100).toFixed(1)} % (${miss.toFixed(1)} µs)`);
 console.log(`  cached decision alone: ${decisionUs.toFixed(2)} µs = ${((decisionUs / b) * 100).toFixed(2)} % of a read`);
-await svc.close();
-if (url && schema) {
-  const pg = (await import('pg')).default;
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  await client.query(`drop schema if exists ${schema} cascade`);
-  await client.end();
-}
+await env.close();

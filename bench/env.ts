@@ -1,8 +1,13 @@
 // Opens the benchmark database: PostgreSQL (schema cerbere_bench) when DATABASE_URL is set,
 // otherwise PGlite in bench/out/pglite. A fixed key file under bench/out keeps runs comparable.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
-import { openDatabase } from '../src/store/db.ts';
+import { openDatabase, openMemoryDatabase } from '../src/store/db.ts';
+import { LocalKeyFileProvider } from '../src/vault/key-provider.ts';
 import { openServices, type Services } from '../src/services.ts';
 import type { ResourceCipher } from '../src/store/cipher.ts';
 import { plainCipher } from './plain-cipher.ts';
@@ -18,4 +23,25 @@ export async function benchServices(opts: { plain?: boolean; poolSize?: number }
     CERBERE_KEY_REFRESH_SECONDS: process.env.CERBERE_KEY_REFRESH_SECONDS, CERBERE_REKEY_RATE: process.env.CERBERE_REKEY_RATE });
   const cipher: ResourceCipher | undefined = opts.plain ? plainCipher : undefined;
   return openServices(config, { database, cipher });
+}
+
+/** Services on a throwaway database: a fresh PostgreSQL schema `<prefix>_<random>` when DATABASE_URL is
+ *  set, otherwise an in-memory PGlite; a random key and a temporary data directory. `close()` drops the schema. */
+export async function throwawayServices(prefix: string): Promise<{ svc: Services; url: string | null; close(): Promise<void> }> {
+  const url = process.env.DATABASE_URL || null;
+  const schema = `${prefix}_${randomBytes(4).toString('hex')}`;
+  const database = url ? await openDatabase({ databaseUrl: url, dataDir: '/nonexistent', schema, poolSize: 4 }) : await openMemoryDatabase();
+  const dataDir = mkdtempSync(join(tmpdir(), `cerbere-${prefix}-`));
+  const svc = await openServices(loadConfig({ CERBERE_DATA_DIR: dataDir, CERBERE_DEMO: 'false' }), { database, provider: new LocalKeyFileProvider(randomBytes(32)) });
+  return {
+    svc, url,
+    close: async () => {
+      await svc.close();
+      if (!url) return;
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      await c.query(`drop schema if exists ${schema} cascade`);
+      await c.end();
+    },
+  };
 }

@@ -1,16 +1,8 @@
 // Access-log read figures: inclusion proofs and tiles over HTTP (in-process inject, auditor token) on a
 // log of N events (default 200,000): cold tree load, then warm per-request times.
 // `[DATABASE_URL=postgres://…] node --import tsx bench/log.ts [N]`.
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'kysely';
-import pg from 'pg';
-import { loadConfig } from '../src/config.ts';
-import { openDatabase, openMemoryDatabase } from '../src/store/db.ts';
-import { openServices } from '../src/services.ts';
-import { LocalKeyFileProvider } from '../src/vault/key-provider.ts';
+import { throwawayServices } from './env.ts';
 import { createTenant } from '../src/store/tenants.ts';
 import { createApiToken } from '../src/auth/api-tokens.ts';
 import { buildApp } from '../src/server/app.ts';
@@ -18,11 +10,8 @@ import { logView } from '../src/audit/log-view.ts';
 import { tilePath } from '../src/audit/tiles.ts';
 
 const N = Number(process.argv[2] ?? 200_000);
-const url = process.env.DATABASE_URL || null;
-const schema = 'bench_log_' + randomBytes(4).toString('hex');
-const database = url ? await openDatabase({ databaseUrl: url, dataDir: '/nonexistent', schema, poolSize: 4 }) : await openMemoryDatabase();
-const dataDir = mkdtempSync(join(tmpdir(), 'cerbere-bench-log-'));
-const svc = await openServices(loadConfig({ CERBERE_DATA_DIR: dataDir, CERBERE_DEMO: 'false' }), { database, provider: new LocalKeyFileProvider(randomBytes(32)) });
+const env = await throwawayServices('bench_log');
+const svc = env.svc;
 const db = svc.database.db;
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 const stats = (a: number[]) => { a.sort((x, y) => x - y); return `median ${a[Math.floor(a.length / 2)].toFixed(2)} ms, p99 ${a[Math.floor(a.length * 0.99)].toFixed(2)} ms`; };
@@ -41,7 +30,7 @@ try {
   const headers = { authorization: `Bearer ${token}` };
   let t0 = process.hrtime.bigint();
   await logView(svc).snapshot('bench');
-  console.log(`${N} events (${database.kind}): tree loaded and checked against the checkpoint in ${(ms(t0) / 1000).toFixed(1)} s`);
+  console.log(`${N} events (${svc.database.kind}): tree loaded and checked against the checkpoint in ${(ms(t0) / 1000).toFixed(1)} s`);
   const proof: number[] = [];
   const direct: number[] = [];
   const tiles: number[] = [];
@@ -65,11 +54,5 @@ try {
   console.log(`level-0 hash tile via HTTP: ${stats(tiles)}`);
   await app.close();
 } finally {
-  await svc.close();
-  if (url) {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    await c.query(`drop schema if exists ${schema} cascade`);
-    await c.end();
-  }
+  await env.close();
 }
