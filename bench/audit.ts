@@ -2,8 +2,7 @@
 // runs), integrator throughput and `audit verify` time over N events (default 1,000,000).
 // `DATABASE_URL=postgres://… node --import tsx bench/audit.ts [N] [append-seconds]`. Uses a throwaway
 // schema (PostgreSQL) or an in-memory PGlite, and a temporary checkpoint directory.
-import { sql } from 'kysely';
-import { throwawayServices } from './env.ts';
+import { insertSyntheticEvents, throwawayServices } from './env.ts';
 import { createTenant } from '../src/store/tenants.ts';
 import { verifyTenantLog } from '../src/audit/verify.ts';
 import { systemContext } from '../src/audit/context.ts';
@@ -41,13 +40,7 @@ try {
 
   // 2. Integrator and verify over N events inserted in bulk (positions as the recorder allocates them).
   t0 = process.hrtime.bigint();
-  for (let done = 0; done < N; done += 100_000) {
-    const n = Math.min(100_000, N - done);
-    await sql`insert into audit_events (tenant_id, leaf_index, actor_kind, actor_id, role, client_id, ip, purpose, action, outcome, resource_refs, patient_ids)
-      select 'bench', i, 'token', 'a1b2c3d4e5f60718', 'service', 'a1b2c3d4e5f60718', '10.0.0.' || (i % 250), 'TREAT', 'read', 'success',
-        array['Patient/' || md5(i::text)], array[md5(i::text)] from generate_series(${done}::int, ${done + n - 1}::int) i`.execute(db);
-  }
-  await sql`insert into audit_log_head (tenant_id, next) values ('bench', ${N})`.execute(db);
+  await insertSyntheticEvents(db, 'bench', N);
   console.log(`inserted ${N} events in ${secs(t0).toFixed(1)} s`);
   t0 = process.hrtime.bigint();
   const r = await svc.log.integrate('bench');

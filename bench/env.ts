@@ -5,6 +5,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '../src/store/schema.ts';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase, openMemoryDatabase } from '../src/store/db.ts';
 import { LocalKeyFileProvider } from '../src/vault/key-provider.ts';
@@ -44,4 +46,16 @@ export async function throwawayServices(prefix: string): Promise<{ svc: Services
       await c.end();
     },
   };
+}
+
+/** N read events of realistic size (ids as the repository writes them) for a tenant with an empty log,
+ *  inserted in bulk at the positions the recorder would have allocated (0..N-1, head at N). */
+export async function insertSyntheticEvents(db: Kysely<DB>, tenantId: string, n: number): Promise<void> {
+  for (let done = 0; done < n; done += 100_000) {
+    const k = Math.min(100_000, n - done);
+    await sql`insert into audit_events (tenant_id, leaf_index, actor_kind, actor_id, role, client_id, ip, purpose, action, outcome, resource_refs, patient_ids)
+      select ${tenantId}, i, 'token', 'a1b2c3d4e5f60718', 'service', 'a1b2c3d4e5f60718', '10.0.0.' || (i % 250), 'TREAT', 'read', 'success',
+        array['Patient/' || md5(i::text)], array[md5(i::text)] from generate_series(${done}::int, ${done + k - 1}::int) i`.execute(db);
+  }
+  await sql`insert into audit_log_head (tenant_id, next) values (${tenantId}, ${n})`.execute(db);
 }

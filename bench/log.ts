@@ -1,8 +1,7 @@
 // Access-log read figures: inclusion proofs and tiles over HTTP (in-process inject, auditor token) on a
 // log of N events (default 200,000): cold tree load, then warm per-request times.
 // `[DATABASE_URL=postgres://…] node --import tsx bench/log.ts [N]`.
-import { sql } from 'kysely';
-import { throwawayServices } from './env.ts';
+import { insertSyntheticEvents, throwawayServices } from './env.ts';
 import { createTenant } from '../src/store/tenants.ts';
 import { createApiToken } from '../src/auth/api-tokens.ts';
 import { buildApp } from '../src/server/app.ts';
@@ -17,12 +16,7 @@ const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 const stats = (a: number[]) => { a.sort((x, y) => x - y); return `median ${a[Math.floor(a.length / 2)].toFixed(2)} ms, p99 ${a[Math.floor(a.length * 0.99)].toFixed(2)} ms`; };
 try {
   await createTenant(db, svc.keyring, 'bench', 'Bench');
-  for (let done = 0; done < N; done += 100_000) {
-    const n = Math.min(100_000, N - done);
-    await sql`insert into audit_events (tenant_id, actor_kind, actor_id, role, client_id, ip, purpose, action, outcome, resource_refs, patient_ids)
-      select 'bench', 'token', 'a1b2c3d4e5f60718', 'service', 'a1b2c3d4e5f60718', '10.0.0.' || (i % 250), 'TREAT', 'read', 'success',
-        array['Patient/' || md5(i::text)], array[md5(i::text)] from generate_series(${done}::int, ${done + n - 1}::int) i`.execute(db);
-  }
+  await insertSyntheticEvents(db, 'bench', N);
   await svc.log.integrate('bench');
   await svc.log.checkpoint('bench');
   const token = (await createApiToken(db, 'bench', 'auditor', 'bench')).token;
