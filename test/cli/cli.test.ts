@@ -2,10 +2,11 @@
 // and through the admin socket of a running server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, spawn } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, statSync, chmodSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { startServer } from './start-server.ts';
 
 const BIN = resolve('bin/cerbere.js');
 const env = (dir: string) => ({ ...process.env, CERBERE_DATA_DIR: dir, DATABASE_URL: '', PORT: '0', CERBERE_DEMO_PATIENTS: '20' });
@@ -46,14 +47,9 @@ test('tenant create, token create and seed on the embedded database; key file is
 
 test('npm start prints the demo token; the CLI works through the admin socket while it runs', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cerbere-cli-'));
-  const server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: env(dir), stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  server.stdout.on('data', (d) => (out += d));
-  server.stderr.on('data', (d) => (out += d));
+  const started = await startServer(env(dir));
   try {
-    const deadline = Date.now() + 120_000;
-    // The token line follows the 'listening on' line: wait for both (stdout chunks may split them).
-    while (!(/listening on/.test(out) && /cbr_demo_[0-9a-f]{16}_[A-Za-z0-9_-]{43}/.test(out)) && Date.now() < deadline && server.exitCode === null) await new Promise((r) => setTimeout(r, 200));
+    const out = started.output();
     assert.match(out, /listening on/, out);
     assert.match(out, /cbr_demo_[0-9a-f]{16}_/);
     assert.ok(existsSync(join(dir, 'admin.sock')));
@@ -65,7 +61,6 @@ test('npm start prints the demo token; the CLI works through the admin socket wh
     assert.notEqual(second.status, 0);
     assert.match(second.stderr, /already running/);
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    await started.stop();
   }
 });

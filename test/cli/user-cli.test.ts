@@ -2,11 +2,12 @@
 // through the admin socket, accept the invitation, enrol TOTP, log in, read a Patient through /fhir.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, spawn } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { totpNow } from '../../src/auth/totp.ts';
+import { DEMO_TOKEN, startServer } from './start-server.ts';
 
 const BIN = resolve('bin/cerbere.js');
 
@@ -14,16 +15,11 @@ test('README path: npm start, cerbere user create, invitation, TOTP, login, read
   const dir = mkdtempSync(join(tmpdir(), 'cerbere-user-'));
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const env = { ...process.env, CERBERE_DATA_DIR: dir, DATABASE_URL: '', PORT: String(port), CERBERE_DEMO_PATIENTS: '5', REDIS_URL: '', CERBERE_SMTP_URL: '' };
-  const server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  server.stdout.on('data', (d) => (out += d));
-  server.stderr.on('data', (d) => (out += d));
+  const started = await startServer(env);
   try {
-    const deadline = Date.now() + 120_000;
-    // The token line follows the 'listening on' line: wait for both (stdout chunks may split them).
-    while (!(/listening on/.test(out) && /cbr_demo_[0-9a-f]{16}_[A-Za-z0-9_-]{43}/.test(out)) && Date.now() < deadline && server.exitCode === null) await new Promise((r) => setTimeout(r, 200));
+    const out = started.output();
     assert.match(out, /listening on/, out);
-    const demoToken = /(cbr_demo_[0-9a-f]{16}_[A-Za-z0-9_-]{43})/.exec(out)![1];
+    const demoToken = DEMO_TOKEN.exec(out)![0];
     const c = spawnSync(process.execPath, [BIN, 'user', 'create', '--tenant', 'demo', '--email', 'anne.martin@example.fr', '--role', 'reader', '--site', 'vannes'], { env, encoding: 'utf8', timeout: 60_000 });
     assert.equal(c.status, 0, c.stdout + c.stderr);
     const invitation = c.stdout.trim().split('\n').pop()!;
@@ -51,7 +47,6 @@ test('README path: npm start, cerbere user create, invitation, TOTP, login, read
     assert.match(list.stdout, /u[0-9a-f]{16}\tstaff\treader\tactive\tvannes\ttotp/);
     assert.doesNotMatch(list.stdout, /martin|@/);
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    await started.stop();
   }
 });
