@@ -1,6 +1,7 @@
 // `cerbere audit …` commands (access log). Registered by commands.ts.
 import type { CommandTable } from './command-types.ts';
 import { CliError } from './io.ts';
+import { tenantOf } from './tenant-arg.ts';
 import { listTenants, tenantExists } from '../store/tenants.ts';
 import { verifyTenantLog } from '../audit/verify.ts';
 import { pruneAccessLog, PruneError } from '../audit/prune.ts';
@@ -12,9 +13,7 @@ export const AUDIT_COMMANDS: CommandTable = {
     usage: 'audit public-key --tenant T              print the verifier key of the tenant\'s access log (last line)',
     options: { tenant: { type: 'string' } },
     run: async (svc, _pos, v, io) => {
-      const tenant = typeof v.tenant === 'string' ? v.tenant : '';
-      if (!tenant) throw new CliError('--tenant is required');
-      if (!(await tenantExists(svc.database.db, tenant))) throw new CliError(`tenant ${tenant} does not exist`);
+      const tenant = await tenantOf(svc, v);
       const signer = await svc.log.signers.get(tenant);
       io.line(`verifier key of the access log ${signer.name} (C2SP signed-note, Ed25519):`);
       io.line(signer.verifierKey);
@@ -62,9 +61,7 @@ export const AUDIT_COMMANDS: CommandTable = {
     usage: 'audit prune --tenant T [--before DATE]   delete access events older than the retention period (CERBERE_AUDIT_RETENTION_DAYS), keeping the log verifiable',
     options: { tenant: { type: 'string' }, before: { type: 'string' } },
     run: async (svc, _pos, v, io) => {
-      const tenant = typeof v.tenant === 'string' ? v.tenant : '';
-      if (!tenant) throw new CliError('--tenant is required');
-      if (!(await tenantExists(svc.database.db, tenant))) throw new CliError(`tenant ${tenant} does not exist`);
+      const tenant = await tenantOf(svc, v);
       let before: Date;
       if (typeof v.before === 'string') {
         if (!/^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(v.before) || Number.isNaN(Date.parse(v.before))) throw new CliError('--before must be an ISO date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)');

@@ -1,7 +1,7 @@
 // `cerbere breakglass …` commands: the DPO's review of emergency accesses. Registered by commands.ts.
 import type { CommandTable } from './command-types.ts';
 import { CliError } from './io.ts';
-import { tenantExists } from '../store/tenants.ts';
+import { tenantOf } from './tenant-arg.ts';
 import { listBreakGlass, reviewBreakGlass } from '../auth/access-decision.ts';
 import { systemContext } from '../audit/context.ts';
 
@@ -10,9 +10,7 @@ export const BREAKGLASS_COMMANDS: CommandTable = {
     usage: 'access reindex --tenant T                recompute compartment tokens and care relationships of data stored before migration 7',
     options: { tenant: { type: 'string' } },
     run: async (svc, _pos, v, io) => {
-      const tenant = typeof v.tenant === 'string' ? v.tenant : '';
-      if (!tenant) throw new CliError('--tenant is required');
-      if (!(await tenantExists(svc.database.db, tenant))) throw new CliError(`tenant ${tenant} does not exist`);
+      const tenant = await tenantOf(svc, v);
       const n = await svc.repo.reindexAccess(systemContext(tenant, 'HSYSADMIN'));
       io.line(`re-indexed ${n} resources of tenant ${tenant}`);
     },
@@ -21,9 +19,7 @@ export const BREAKGLASS_COMMANDS: CommandTable = {
     usage: 'breakglass list --tenant T [--all]      break-glass accesses awaiting review (--all: reviewed ones too), newest first',
     options: { tenant: { type: 'string' }, all: { type: 'boolean' } },
     run: async (svc, _pos, v, io) => {
-      const tenant = typeof v.tenant === 'string' ? v.tenant : '';
-      if (!tenant) throw new CliError('--tenant is required');
-      if (!(await tenantExists(svc.database.db, tenant))) throw new CliError(`tenant ${tenant} does not exist`);
+      const tenant = await tenantOf(svc, v);
       const keys = await svc.keyring.keys(tenant);
       const rows = await listBreakGlass(svc.database.db, keys, tenant, { pendingOnly: v.all !== true, limit: 1000 });
       // Reading the reasons is itself an access worth recording (they may name circumstances of care).

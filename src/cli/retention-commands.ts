@@ -1,16 +1,8 @@
 // `cerbere retention …` commands (retention rules and purges). Registered by commands.ts.
 import type { CommandTable } from './command-types.ts';
 import { CliError } from './io.ts';
-import { tenantExists } from '../store/tenants.ts';
+import { tenantOf } from './tenant-arg.ts';
 import { purgeTenant, retentionRules, RetentionError, setRetention } from '../store/retention.ts';
-import type { Services } from '../services.ts';
-
-async function tenantOf(svc: Services, v: Record<string, string | boolean | undefined>): Promise<string> {
-  const tenant = typeof v.tenant === 'string' ? v.tenant : '';
-  if (!tenant) throw new CliError('--tenant is required');
-  if (!(await tenantExists(svc.database.db, tenant))) throw new CliError(`tenant ${tenant} does not exist`);
-  return tenant;
-}
 
 export const RETENTION_COMMANDS: CommandTable = {
   'retention set': {

@@ -1,17 +1,9 @@
 // `cerbere keys rotate|status|shredded` (data-key and index-key rotation, re-encryption, shredded-key list). Registered by commands.ts.
 import type { CommandTable } from './command-types.ts';
 import { CliError } from './io.ts';
-import { tenantExists } from '../store/tenants.ts';
+import { tenantOf } from './tenant-arg.ts';
 import { jobOptions, jobStates, RotationError, runKeyJob, startRotation, type KeyPurpose } from '../vault/rotation.ts';
 import { shreddedKeys } from '../vault/erasure.ts';
-import type { Services } from '../services.ts';
-
-async function tenantOf(svc: Services, v: Record<string, string | boolean | undefined>): Promise<string> {
-  const tenant = typeof v.tenant === 'string' ? v.tenant : '';
-  if (!tenant) throw new CliError('--tenant is required');
-  if (!(await tenantExists(svc.database.db, tenant))) throw new CliError(`tenant ${tenant} does not exist`);
-  return tenant;
-}
 
 function rateOf(v: string | boolean | undefined, dflt: number): number {
   if (v === undefined) return dflt;
