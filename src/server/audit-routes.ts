@@ -24,7 +24,7 @@ const ctxOf = (req: FastifyRequest): AccessContext => {
 export function registerAuditRoutes(app: FastifyInstance, services: Services): void {
   const { database, audit, config } = services;
   const db = database.db;
-  const pages = new PageTokens(async (tenant) => (await services.keyring.keys(tenant)).subkey('_paging', 'continuation'));
+  const pages = new PageTokens(services.keyring);
 
   const recordOrFail = async (ctx: AccessContext, action: string, refs: string[], detail?: string) => {
     try {

@@ -32,7 +32,7 @@ function sendVersion(reply: FastifyReply, versionId: number, lastUpdated: Date) 
 
 export function registerFhirRoutes(app: FastifyInstance, services: Services): void {
   const { repo, config } = services;
-  const pages = new PageTokens(async (tenant) => (await services.keyring.keys(tenant)).subkey('_paging', 'continuation'));
+  const pages = new PageTokens(services.keyring);
 
   app.get('/metadata', async (req, reply) => {
     reply.type(FHIR_JSON);

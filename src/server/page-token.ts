@@ -3,11 +3,16 @@
 // The key is derived from the tenant's keys, so any server of the deployment opens any server's links.
 import { randomBytes } from 'node:crypto';
 import { aesGcmOpen, aesGcmSeal } from '../vault/aead.ts';
+import type { Keyring } from '../vault/keyring.ts';
 
 interface PageState { tenant: string; type: string; params: [string, string][]; offset: number; exp: number }
 
 export class PageTokens {
-  constructor(private readonly keyFor: (tenant: string) => Promise<Buffer>, private readonly ttlMs = 30 * 60_000) {}
+  constructor(private readonly keyring: Pick<Keyring, 'keys'>, private readonly ttlMs = 30 * 60_000) {}
+
+  private async keyFor(tenant: string): Promise<Buffer> {
+    return (await this.keyring.keys(tenant)).subkey('_paging', 'continuation');
+  }
 
   async seal(tenant: string, type: string, params: [string, string][], offset: number): Promise<string> {
     const key = await this.keyFor(tenant);

@@ -19,7 +19,8 @@ export interface Database {
   close(): Promise<void>;
 }
 
-function unnamed(db: Kysely<DB>): PreparedQuery {
+/** The same statements without a name (PGlite, or a pooling proxy). */
+export function unnamed(db: Kysely<DB>): PreparedQuery {
   return async <R>(_name: string, text: string, values: readonly unknown[]) => (await db.executeQuery<R>(CompiledQuery.raw(text, [...values]))).rows;
 }
 

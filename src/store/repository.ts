@@ -2,9 +2,9 @@
 // access context; it checks the policy, encrypts/decrypts, maintains blind indexes, and appends the
 // access event before any data is returned (reads: group commit; writes: same transaction).
 import { randomUUID } from 'node:crypto';
-import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from './schema.ts';
-import type { PreparedQuery } from './db.ts';
+import { unnamed, type PreparedQuery } from './db.ts';
 import type { Keyring, TenantKeys } from '../vault/keyring.ts';
 import { AuditUnavailableError, type AccessEvent, type AuditRecorder } from '../audit/recorder.ts';
 import type { AccessContext } from '../audit/context.ts';
@@ -67,7 +67,7 @@ export class Repository {
   }
 
   get db(): Kysely<DB> { return this.deps.db; }
-  private get prepared(): PreparedQuery { return this.deps.prepared ?? ((_n, text, values) => this.db.executeQuery(CompiledQuery.raw(text, [...values])).then((r) => r.rows as any)); }
+  private get prepared(): PreparedQuery { return this.deps.prepared ?? unnamed(this.db); }
 
   async close(): Promise<void> { await this.importPool.close(); }
 
