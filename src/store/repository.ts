@@ -405,8 +405,11 @@ export class Repository {
     }
     if (ifMatch !== undefined && ifMatch !== cur.version) throw FhirError.preconditionFailed(`version mismatch: current version is ${cur.version}`);
     const version = cur.version + 1;
-    if (cur.body && !cur.deleted && this.access.needsPrevious(ctx, 'update', type)) await this.loadPatientKeys(keys, [cur.body], tx);
-    const prev = cur.body && !cur.deleted && this.access.needsPrevious(ctx, 'update', type) ? JSON.parse(this.open(keys, ctx.tenantId, type, id, cur.version, cur.body)) : null;
+    let prev = null;
+    if (cur.body && !cur.deleted && this.access.needsPrevious(ctx, 'update', type)) {
+      await this.loadPatientKeys(keys, [cur.body], tx);
+      prev = JSON.parse(this.open(keys, ctx.tenantId, type, id, cur.version, cur.body));
+    }
     const w = await this.access.beforeWrite(tx, ctx, 'update', type, { ...input, id }, prev);
     if (w.breakGlass) log.breakGlass.add(w.breakGlass);
     const { resource, ...row } = this.prepare(keys, ctx.tenantId, w.resource, id, version, new Date(), log, undefined, await this.patientKeyFor(tx, keys, w.resource, id));
