@@ -5,6 +5,7 @@ import type { KeyProvider } from './vault/key-provider.ts';
 import { createKeyProvider } from './vault/provider-factory.ts';
 import { Keyring } from './vault/keyring.ts';
 import { AuditRecorder } from './audit/recorder.ts';
+import { AppendThread } from './audit/append-thread.ts';
 import { AuditLog } from './audit/log.ts';
 import { Repository } from './store/repository.ts';
 import { ApiTokenVerifier } from './auth/api-tokens.ts';
@@ -37,13 +38,14 @@ export async function openServices(config: Config, opts: { cipher?: ResourceCiph
   const keyring = new Keyring(database.db, provider, undefined, config.keyRefreshSeconds * 1000);
   // One group-commit batch in flight: batches of a tenant serialize on its audit_log_head row anyway, so
   // a single batch that takes everything queued during the previous commit is faster (measured 2,124 → 2,602 req/s).
-  const audit = new AuditRecorder(database.db, { batchMax: config.auditBatchMax, concurrency: 1, prepared: database.prepared });
+  const thread = database.connection && config.auditThread ? new AppendThread(database.connection) : undefined;
+  const audit = new AuditRecorder(database.db, { batchMax: config.auditBatchMax, concurrency: 1, prepared: database.prepared, thread });
   const repo = new Repository({ db: database.db, keyring, audit, cipher: opts.cipher, prepared: database.prepared, access: new AccessDecider(database.db, config) });
   const tokens = new ApiTokenVerifier(database.db);
   const auth = await AuthService.open(database.db, keyring, provider, audit, config.auth);
   const log = new AuditLog(database.db, provider, { checkpointDir: config.checkpointDir, witnessUrl: config.witnessUrl });
   return {
     config, database, provider, keyring, audit, log, repo, tokens, auth, keyFileCreated,
-    close: async () => { await log.stop(); await auth.close(); keyring.evictAll(); await repo.close(); await database.close(); if (ownProvider) await provider.close?.(); },
+    close: async () => { await log.stop(); await auth.close(); keyring.evictAll(); await repo.close(); await thread?.close(); await database.close(); if (ownProvider) await provider.close?.(); },
   };
 }

@@ -16,7 +16,16 @@ export interface Database {
   db: Kysely<DB>;
   kind: 'pglite' | 'postgres';
   prepared: PreparedQuery;
+  /** PostgreSQL only: how to open another connection to the same schema (the access log's append thread). */
+  connection?: PgConnection;
   close(): Promise<void>;
+}
+
+export interface PgConnection { url: string; schema?: string; prepared: boolean }
+
+/** Pool settings for a connection string and an optional schema (tests and benchmarks run in their own). */
+export function pgPoolConfig(c: PgConnection, max: number): pg.PoolConfig {
+  return { connectionString: c.url, max, ...(c.schema ? { options: `-c search_path=${c.schema}` } : {}) };
 }
 
 /** The same statements without a name (PGlite, or a pooling proxy). */
@@ -29,6 +38,7 @@ export async function openDatabase(opts: { databaseUrl: string | null; dataDir: 
   let db: Kysely<DB>;
   let kind: Database['kind'];
   let prepared: PreparedQuery | null = null;
+  let connection: PgConnection | undefined;
   if (opts.databaseUrl) {
     if (opts.schema && !/^[a-z_][a-z0-9_]{0,62}$/.test(opts.schema)) throw new Error('invalid schema name');
     if (opts.schema) {
@@ -38,11 +48,12 @@ export async function openDatabase(opts: { databaseUrl: string | null; dataDir: 
       await c.query(`create schema if not exists ${opts.schema}`);
       await c.end();
     }
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10, ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}) });
+    connection = { url: opts.databaseUrl, schema: opts.schema, prepared: process.env.CERBERE_PREPARED !== 'false' };
+    const pool = new pg.Pool(pgPoolConfig(connection, opts.poolSize ?? 10));
     pool.on('error', () => { /* a dropped idle client; the next query reports failure */ });
     db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     kind = 'postgres';
-    if (process.env.CERBERE_PREPARED !== 'false') {
+    if (connection.prepared) {
       prepared = async <R>(name: string, text: string, values: readonly unknown[]) => (await pool.query({ name, text, values: [...values] })).rows as R[];
     }
   } else {
@@ -54,7 +65,7 @@ export async function openDatabase(opts: { databaseUrl: string | null; dataDir: 
     kind = 'pglite';
   }
   await migrate(db);
-  return { db, kind, prepared: prepared ?? unnamed(db), close: () => db.destroy() };
+  return { db, kind, prepared: prepared ?? unnamed(db), connection, close: () => db.destroy() };
 }
 
 /** An in-memory PGlite for tests (no data directory). */
