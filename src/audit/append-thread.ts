@@ -1,6 +1,6 @@
 // Main-thread side of the append worker: group-commit batches go to a worker thread that owns one
 // PostgreSQL connection, so serialising, sending and awaiting the INSERT never takes the event loop
-// that serves requests (measured: the access log's cost on a read fell from ~65 µs to ~15 µs of main-thread CPU).
+// that serves requests (the main thread is what limits reads on a 2-core machine).
 // A batch resolves once committed and rejects if the worker reports failure or dies (fail closed).
 import { Worker } from 'node:worker_threads';
 import type { PgConnection } from '../store/db.ts';
