@@ -38,12 +38,12 @@ export async function openServices(config: Config, opts: { cipher?: ResourceCiph
   const keyring = new Keyring(database.db, provider, undefined, config.keyRefreshSeconds * 1000);
   // One group-commit batch in flight: batches of a tenant serialize on its audit_log_head row anyway, so
   // a single batch that takes everything queued during the previous commit is faster (measured 2,124 → 2,602 req/s).
-  const thread = database.connection && config.auditThread ? new AppendThread(database.connection) : undefined;
+  const thread = database.connection && config.auditThread ? new AppendThread(database.connection, (m) => console.error(`cerbere: access log: ${m}`)) : undefined;
   const audit = new AuditRecorder(database.db, { batchMax: config.auditBatchMax, concurrency: 1, prepared: database.prepared, thread });
   const repo = new Repository({ db: database.db, keyring, audit, cipher: opts.cipher, prepared: database.prepared, access: new AccessDecider(database.db, config) });
   const tokens = new ApiTokenVerifier(database.db);
   const auth = await AuthService.open(database.db, keyring, provider, audit, config.auth);
-  const log = new AuditLog(database.db, provider, { checkpointDir: config.checkpointDir, witnessUrl: config.witnessUrl });
+  const log = new AuditLog(database.db, provider, { checkpointDir: config.checkpointDir, witnessUrl: config.witnessUrl, integrateAllElsewhere: thread && (() => thread.integrateAll()) });
   return {
     config, database, provider, keyring, audit, log, repo, tokens, auth, keyFileCreated,
     close: async () => { await log.stop(); await auth.close(); keyring.evictAll(); await repo.close(); await thread?.close(); await database.close(); if (ownProvider) await provider.close?.(); },

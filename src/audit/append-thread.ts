@@ -6,22 +6,23 @@ import { Worker } from 'node:worker_threads';
 import type { PgConnection } from '../store/db.ts';
 import type { EventRow } from './append-sql.ts';
 
-interface Waiting { resolve: () => void; reject: (e: Error) => void }
+interface Waiting { resolve: (added: number) => void; reject: (e: Error) => void }
 
 export class AppendThread {
   private worker: Worker | null = null;
   private readonly waiting = new Map<number, Waiting>();
   private next = 0;
 
-  constructor(private readonly conn: PgConnection) {}
+  constructor(private readonly conn: PgConnection, private readonly report: (message: string) => void = () => {}) {}
 
   private start(): Worker {
     const w = new Worker(new URL('./append-worker.mjs', import.meta.url), { workerData: this.conn });
-    w.on('message', (m: { id: number; ok: boolean }) => {
+    w.on('message', (m: { id: number; ok: boolean; added?: number; code?: string; report?: string }) => {
+      if (m.report) { this.report(m.report); return; }
       const job = this.waiting.get(m.id);
       if (!job) return;
       this.waiting.delete(m.id);
-      if (m.ok) job.resolve(); else job.reject(new Error('append failed'));
+      if (m.ok) job.resolve(m.added ?? 0); else job.reject(Object.assign(new Error('access log worker failed'), { code: m.code }));
       if (!this.waiting.size) w.unref();
     });
     const fail = () => {
@@ -37,15 +38,21 @@ export class AppendThread {
     return w;
   }
 
-  write(rows: EventRow[]): Promise<void> {
+  private send(message: object): Promise<number> {
     const w = this.worker ?? this.start();
     const id = this.next++;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<number>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      w.ref(); // a pending batch keeps the process alive
-      w.postMessage({ id, rows: JSON.stringify(rows) });
+      w.ref(); // a pending job keeps the process alive
+      w.postMessage({ id, ...message });
     });
   }
+
+  /** Resolves once the batch has committed. */
+  async write(rows: EventRow[]): Promise<void> { await this.send({ rows: JSON.stringify(rows) }); }
+
+  /** Integrates every tenant's pending events in the worker; resolves with how many were added. */
+  integrateAll(): Promise<number> { return this.send({ integrate: true }); }
 
   async close(): Promise<void> {
     const w = this.worker;

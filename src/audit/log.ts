@@ -1,23 +1,22 @@
-// The per-tenant tamper-evident access log. Events are written by the recorder (no Merkle work on
-// the request path); this integrator then gives them dense leaf indices in integration order, keeps
-// each tenant's tree state, and signs C2SP checkpoints that are copied outside the database.
-//
-// Concurrency: a tenant is integrated in one transaction holding its audit_log_state row FOR UPDATE,
-// so several servers never integrate the same tenant at once. An event that commits late (lower seq)
-// simply gets a later leaf index.
+// The per-tenant tamper-evident access log. Events are written by the recorder at gap-free positions
+// (no Merkle work on the request path); the integrator (src/audit/integrator.ts) then hashes them into
+// each tenant's tree, and this signs C2SP checkpoints that are copied outside the database.
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../store/schema.ts';
 import type { KeyProvider } from '../vault/key-provider.ts';
-import { CompactRange, EMPTY_ROOT, HASH_SIZE } from './merkle.ts';
+import { EMPTY_ROOT, HASH_SIZE } from './merkle.ts';
 import { TILE_WIDTH } from './tiles.ts';
 import { formatCheckpoint, signNote } from './note.ts';
-import { EVENT_COLUMNS, encodeEntry, entryLeafHash, type EventRow } from './entry.ts';
+import { EVENT_COLUMNS, encodeEntry, type EventRow } from './entry.ts';
+import { Integrator } from './integrator.ts';
 import { LogSigners, logOrigin } from './signer.ts';
 import { CheckpointDir, pushToWitness } from './publish.ts';
 
 export interface AuditLogOptions {
   checkpointDir: string;
   witnessUrl: string | null;
+  /** Runs the periodic integration elsewhere (the append worker thread on PostgreSQL); default: here. */
+  integrateAllElsewhere?: () => Promise<number>;
   /** Integration period while the server runs. */
   intervalMs?: number;
   /** Least time between two checkpoints of a tenant (a new one only if the size changed). */
@@ -37,87 +36,21 @@ export class AuditLog {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = true;
+  private readonly integrator: Integrator;
 
   constructor(private readonly db: Kysely<DB>, provider: KeyProvider, private readonly opts: AuditLogOptions) {
     this.signers = new LogSigners(db, provider);
+    this.integrator = new Integrator(db, opts.batchSize ?? 10_000, (m) => this.report(m));
     this.dir = new CheckpointDir(opts.checkpointDir);
   }
 
-  private get batchSize() { return this.opts.batchSize ?? 10_000; }
   private report(msg: string) { (this.opts.log ?? ((m) => console.error(`cerbere: access log: ${m}`)))(msg); }
 
   /** Integrates every pending event of the tenant; resolves with the new tree size. */
-  async integrate(tenantId: string): Promise<{ size: number; added: number }> {
-    let added = 0;
-    for (;;) {
-      const r = await this.integrateBatch(tenantId);
-      added += r.added;
-      if (r.added < this.batchSize) return { size: r.size, added };
-    }
-  }
+  integrate(tenantId: string): Promise<{ size: number; added: number }> { return this.integrator.integrate(tenantId); }
 
   /** Integrates all tenants with pending events; returns how many events were added. */
-  async integrateAll(): Promise<number> {
-    const rows = await sql<{ tenant_id: string }>`select h.tenant_id from audit_log_head h left join audit_log_state s using (tenant_id)
-      where h.next > coalesce(s.size, 0)`.execute(this.db);
-    let added = 0;
-    for (const r of rows.rows) added += (await this.integrate(r.tenant_id)).added;
-    return added;
-  }
-
-  // Positions are allocated gap-free in commit order (src/audit/recorder.ts), so pending events are
-  // exactly those at or past the tree size: read forward, hash, extend the tree and its level-0 tiles.
-  private async integrateBatch(tenantId: string): Promise<{ size: number; added: number }> {
-    await this.db.insertInto('audit_log_state')
-      .values({ tenant_id: tenantId, size: 0, root: EMPTY_ROOT, compact_range: JSON.stringify(new CompactRange().toJSON()) })
-      .onConflict((oc) => oc.column('tenant_id').doNothing()).execute();
-    return this.db.transaction().execute(async (tx) => {
-      const st = (await sql<{ size: string; compact_range: string }>`select size::text as size, compact_range from audit_log_state
-        where tenant_id = ${tenantId} for update`.execute(tx)).rows[0];
-      const range = CompactRange.fromJSON(JSON.parse(st.compact_range));
-      const start = range.size;
-      if (start !== Number(st.size)) throw new Error(`log state of ${tenantId} is inconsistent`);
-      // Only positions the head has handed out: a row written around the recorder is not integrated.
-      const rows = (await sql<EventRow & { leaf_index: string }>`select ${EVENT_COLUMNS}, leaf_index::text as leaf_index from audit_events e
-        where tenant_id = ${tenantId} and leaf_index >= ${start}::bigint
-          and leaf_index < (select h.next from audit_log_head h where h.tenant_id = ${tenantId})
-        order by e.leaf_index limit ${this.batchSize}`.execute(tx)).rows;
-      const hashes: Buffer[] = [];
-      for (const row of rows) {
-        // A hole can only come from tampering: stop there, `audit verify` names it.
-        if (Number(row.leaf_index) !== start + hashes.length) { this.report(`tenant ${tenantId}: leaf ${start + hashes.length} is missing`); break; }
-        const h = entryLeafHash(tenantId, start + hashes.length, row);
-        hashes.push(h);
-        range.append(h);
-      }
-      if (!hashes.length) return { size: start, added: 0 };
-      await this.writeTiles(tx, tenantId, start, hashes);
-      await tx.updateTable('audit_log_state').where('tenant_id', '=', tenantId)
-        .set({ size: range.size, root: range.root(), compact_range: JSON.stringify(range.toJSON()), updated_at: sql`now()` }).execute();
-      return { size: range.size, added: hashes.length };
-    });
-  }
-
-  /** Extends the level-0 tiles with hashes of leaves start.. (the first tile may be partial already). */
-  private async writeTiles(tx: Kysely<DB>, tenantId: string, start: number, hashes: Buffer[]): Promise<void> {
-    const first = Math.floor(start / TILE_WIDTH);
-    let prefix = Buffer.alloc(0);
-    if (start % TILE_WIDTH) {
-      const t = await tx.selectFrom('audit_tiles').select('hashes').where('tenant_id', '=', tenantId).where('level', '=', 0).where('tile_index', '=', String(first)).executeTakeFirst();
-      prefix = Buffer.from(t?.hashes ?? new Uint8Array()).subarray(0, (start % TILE_WIDTH) * HASH_SIZE);
-      if (prefix.length !== (start % TILE_WIDTH) * HASH_SIZE) throw new Error(`tile ${first} of ${tenantId} is missing`);
-    }
-    const all = Buffer.concat([prefix, ...hashes]);
-    const idx: string[] = [];
-    const data: string[] = [];
-    for (let off = 0, t = first; off < all.length; off += TILE_WIDTH * HASH_SIZE, t++) {
-      idx.push(String(t));
-      data.push(all.subarray(off, off + TILE_WIDTH * HASH_SIZE).toString('base64'));
-    }
-    await sql`insert into audit_tiles (tenant_id, level, tile_index, hashes)
-      select ${tenantId}, 0, i, decode(h, 'base64') from unnest(${idx}::bigint[], ${data}::text[]) as x(i, h)
-      on conflict (tenant_id, level, tile_index) do update set hashes = excluded.hashes`.execute(tx);
-  }
+  integrateAll(): Promise<number> { return this.integrator.integrateAll(); }
 
   /** Size and root of the tenant's integrated tree (0 and the empty root before the first event). */
   async state(tenantId: string): Promise<{ size: number; root: Buffer }> {
@@ -182,7 +115,7 @@ export class AuditLog {
 
   /** One round: integrate, checkpoint the tenants that are due, retry witness pushes. */
   async tick(): Promise<void> {
-    await this.integrateAll();
+    await (this.opts.integrateAllElsewhere ? this.opts.integrateAllElsewhere() : this.integrateAll());
     const due = await sql<{ tenant_id: string; size: string; cp: string | null }>`select s.tenant_id, s.size::text as size,
       (select max(c.size) from audit_checkpoints c where c.tenant_id = s.tenant_id)::text as cp from audit_log_state s`.execute(this.db);
     const every = this.opts.checkpointEveryMs ?? 10_000;
