@@ -33,6 +33,11 @@ if (setup.status === 0) browserPath = setup.stdout.trim().split('\n').at(-1) || 
 else console.log(`# test/web skipped: chromium is not available (${(setup.stderr || '').trim().split('\n').at(-1)})`);
 const skip = browserPath ? false : 'chromium is not installed and cannot be installed here';
 
+/** With CERBERE_SCREENSHOTS=DIR, keeps a PNG of the page at this step (to look at the pages). */
+async function shot(page: Page, name: string): Promise<void> {
+  if (process.env.CERBERE_SCREENSHOTS) await page.screenshot({ path: `${process.env.CERBERE_SCREENSHOTS}/${name}.png`, fullPage: true });
+}
+
 async function cli(...argv: string[]): Promise<string[]> {
   const lines: string[] = [];
   const code = await runCommand(env.services, argv, { line: (t) => lines.push(t), progress: () => {} });
@@ -112,7 +117,9 @@ test(`staff (${DB_LABEL}): invitation e-mail → password → TOTP enrolment →
   assert.ok(await page.locator('canvas').count(), 'a QR code is drawn');
   await page.fill('input[name=code]', totpNow(secret, Math.floor(Date.now() / 1000) - 30));
   await page.click('button[type=submit]');
+  await page.getByTestId('recovery-codes').waitFor();
   assert.equal(await page.getByTestId('recovery-codes').locator('li').count(), 10);
+  await shot(page, 'recovery-codes');
 
   await page.click('a[href="/auth/login"]');
   await page.fill('input[name=tenant]', 'lab');
@@ -135,6 +142,7 @@ test(`staff (${DB_LABEL}): invitation e-mail → password → TOTP enrolment →
   await rows.first().getByRole('button').click();
   assert.match((await page.getByTestId('patient-name').textContent())!, /Kerouac Soizic/);
   assert.match((await page.getByTestId('observations').textContent())!, /Hémoglobine.*13\.2 g\/dL/);
+  await shot(page, 'staff-patient');
 
   // Search by NIR, written with spaces as on a carte Vitale.
   await page.click('text=← Recherche');
@@ -147,6 +155,40 @@ test(`staff (${DB_LABEL}): invitation e-mail → password → TOTP enrolment →
   await page.waitForURL(/\/auth\/login$/);
   const me = await page.evaluate(async () => (await fetch('/auth/me')).status);
   assert.equal(me, 401);
+  assert.deepEqual(problems, [], 'no CSP violation or script error');
+  await page.context().close();
+});
+
+test(`physician outside the care relationships (${DB_LABEL}): 403 explained, break-glass with a reason, then the record`, { skip }, async () => {
+  await cli('user', 'create', '--tenant', 'lab', '--email', 'dr.le-goff@example.fr', '--role', 'physician', '--site', 'vannes');
+  const { page, problems } = await newPage();
+  await page.goto(await mailedLink('invitation'));
+  await page.fill('input[name=password]', PASSWORD);
+  await page.fill('input[name=password2]', PASSWORD);
+  await page.click('button[type=submit]');
+  const secret = (await page.getByTestId('totp-secret').textContent())!.trim();
+  await page.fill('input[name=code]', totpNow(secret, Math.floor(Date.now() / 1000) - 30));
+  await page.click('button[type=submit]');
+  await page.getByTestId('recovery-codes').waitFor();
+  await page.goto(base + '/auth/login');
+  await page.fill('input[name=tenant]', 'lab');
+  await page.fill('input[name=email]', 'dr.le-goff@example.fr');
+  await page.fill('input[name=password]', PASSWORD);
+  await page.click('button[type=submit]');
+  await page.fill('input[name=code]', totpNow(secret));
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/staff$/);
+
+  await page.goto(`${base}/staff?patient=${patientId}`);
+  await page.getByText('Accès refusé').waitFor();
+  await page.fill('textarea[name=reason]', 'urgence');
+  await page.click('button.danger');
+  await page.getByText('a reason of 10 to 1000 characters is required').waitFor();
+  await shot(page, 'break-glass');
+  await page.fill('textarea[name=reason]', 'Patiente inconsciente aux urgences, résultats nécessaires');
+  await page.click('button.danger');
+  assert.match((await page.getByTestId('patient-name').textContent())!, /Kerouac/);
+  assert.match((await page.getByTestId('observations').textContent())!, /13\.2 g\/dL/);
   assert.deepEqual(problems, [], 'no CSP violation or script error');
   await page.context().close();
 });
@@ -176,7 +218,9 @@ test(`patient (${DB_LABEL}): invitation → e-mailed login code → own results 
   const log = page.getByTestId('access-log');
   await log.waitFor();
   const text = (await log.textContent())!;
+  await shot(page, 'portal');
   assert.match(text, /Vous-même/);
+  assert.match(text, /bris de glace/, 'the physician\'s break-glass is shown as such');
   assert.ok((await log.locator('tbody tr').count()) >= 3, 'the staff member\'s search and reads are listed');
   const receipt = log.locator('a[download]').first();
   if (await receipt.count()) {

@@ -90,16 +90,21 @@ function PatientView({ id, onBack }: { id: string; onBack: () => void }) {
   const [observations, setObservations] = useState<any[] | null>(null);
   const [denied, setDenied] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [obsError, setObsError] = useState<string | null>(null);
   const [reload, setReload] = useState(0);
   useEffect(() => {
-    setDenied(null); setError(null);
+    setDenied(null); setError(null); setObsError(null);
     (async () => {
       try {
-        const p = await api(`/fhir/Patient/${encodeURIComponent(id)}`);
-        setPatient(p);
-        setObservations(await allEntries(api, `/fhir/Observation?subject=Patient/${encodeURIComponent(id)}&_count=100`));
+        setPatient(await api(`/fhir/Patient/${encodeURIComponent(id)}`));
       } catch (e) {
         if (e instanceof ApiError && e.status === 403) setDenied(e.message); else setError(errorText(e));
+        return;
+      }
+      try {
+        setObservations(await allEntries(api, `/fhir/Observation?subject=Patient/${encodeURIComponent(id)}&_count=100`));
+      } catch (e) {
+        setObsError(e instanceof ApiError && e.status === 403 ? 'Votre rôle ne donne pas accès aux résultats de ce patient.' : errorText(e));
       }
     })();
   }, [id, reload]);
@@ -117,7 +122,7 @@ function PatientView({ id, onBack }: { id: string; onBack: () => void }) {
           <dt>Identifiant</dt><dd><V r={patient} v={nir(patient)} /></dd>
         </dl>
         <h2>Résultats</h2>
-        {observations ? <ObservationTable observations={observations} /> : <p>Chargement…</p>}
+        {obsError ? <p className="notice">{obsError}</p> : observations ? <ObservationTable observations={observations} /> : <p>Chargement…</p>}
       </>)}
     </section>
   );
@@ -140,7 +145,7 @@ function BreakGlass({ id, message, onOpened }: { id: string; message: string; on
       <p>En cas d’urgence, vous pouvez ouvrir un accès temporaire « bris de glace ». Il est enregistré avec votre motif dans le journal d’accès, que le patient et le DPO peuvent lire.</p>
       <form onSubmit={submit}>
         <label>Motif (10 caractères au moins)
-          <textarea name="reason" value={reason} minLength={10} maxLength={1000} required onChange={(e) => setReason(e.target.value)} />
+          <textarea name="reason" value={reason} required onChange={(e) => setReason(e.target.value)} />
         </label>
         <ErrorBox error={error} />
         <button type="submit" className="danger">Ouvrir l’accès d’urgence</button>
