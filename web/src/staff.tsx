@@ -7,7 +7,14 @@ import { ErrorBox, Field, errorText } from './ui.tsx';
 import { ObservationTable, V, allEntries, isRedacted, nir, patientName } from './fhir.tsx';
 
 export function Shell({ me, children }: { me: Me; children: React.ReactNode }) {
-  const out = (all: boolean) => async () => { try { await logout(all); } catch { /* the session may be gone already */ } location.assign('/auth/login'); };
+  const [error, setError] = useState<string | null>(null);
+  // A refused logout is said (e.g. a tab opened without this session's CSRF token): the session stays open.
+  const out = (all: boolean) => async () => {
+    try { await logout(all); } catch (e) {
+      if (!(e instanceof ApiError && e.status === 401)) { setError(`Déconnexion refusée : ${errorText(e)}. Reconnectez-vous dans cet onglet pour fermer la session.`); return; }
+    }
+    location.assign('/auth/login');
+  };
   return (
     <main className="wide">
       <header>
@@ -16,6 +23,7 @@ export function Shell({ me, children }: { me: Me; children: React.ReactNode }) {
         <button type="button" className="link" onClick={out(false)}>Se déconnecter</button>
         <button type="button" className="link" onClick={out(true)}>Se déconnecter partout</button>
       </header>
+      <ErrorBox error={error} />
       {children}
     </main>
   );
