@@ -15,6 +15,7 @@ import { accountAccessContext, registerAuthRoutes } from './auth-routes.ts';
 import { registerBreakGlassRoutes } from './break-glass-routes.ts';
 import { registerEraseRoutes } from './erase-routes.ts';
 import { loadFhirDefinitions } from '../fhir/validate.ts';
+import { registerPages } from './pages.ts';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
@@ -38,7 +39,18 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     requestIdHeader: false,
   });
 
-  await app.register(helmet, { global: true });
+  // Strict CSP for the pages (and harmless on API answers): scripts and styles from this origin only,
+  // no inline script, no framing; no upgrade-insecure-requests, TLS is the proxy's job (HSTS is sent).
+  await app.register(helmet, {
+    global: true,
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], imgSrc: ["'self'"], connectSrc: ["'self'"],
+        fontSrc: ["'self'"], objectSrc: ["'none'"], baseUri: ["'none'"], formAction: ["'self'"], frameAncestors: ["'none'"],
+      },
+    },
+  });
   await app.register(rateLimit, {
     max: opts.rateLimitPerMinute ?? 600_000,
     timeWindow: 60_000,
@@ -90,6 +102,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
 
   await registerLogRoutes(app, services);
   await registerExportRoutes(app, services);
+  await registerPages(app);
 
   return app;
 }
