@@ -29,6 +29,8 @@ export interface Config {
   searchPatientsPerHourClient: number;
   /** Longest break-glass access, in minutes. */
   breakGlassMaxMinutes: number;
+  /** Days a care relationship from an order, specimen or appointment lasts after its date or last write. */
+  careLinkDays: number;
   /** Key lifecycle (docs/key-lifecycle.md): keyring refresh, re-encryption rate and batch, retention timer, shredded-key list copy. */
   keyRefreshSeconds: number;
   rekeyRate: number;
@@ -91,6 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     searchPatientsPerHour: int(env, 'CERBERE_SEARCH_PATIENTS_PER_HOUR', 1000, 0, 100_000_000),
     searchPatientsPerHourClient: int(env, 'CERBERE_SEARCH_PATIENTS_PER_HOUR_CLIENT', 0, 0, 100_000_000),
     breakGlassMaxMinutes: int(env, 'CERBERE_BREAK_GLASS_MAX_MINUTES', 30, 1, 240),
+    careLinkDays: int(env, 'CERBERE_CARE_LINK_DAYS', 90, 1, 3650),
     auth: {
       publicUrl: (env.CERBERE_PUBLIC_URL || `http://localhost:${env.PORT || 8080}`).replace(/\/+$/, ''),
       smtpUrl: env.CERBERE_SMTP_URL || null,
