@@ -1,6 +1,7 @@
 // Configuration from environment variables (documented in README). Unsafe settings refuse to start.
 import { resolve, join } from 'node:path';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 
 export interface Config {
   port: number;
@@ -53,6 +54,22 @@ function int(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number, ma
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer between ${min} and ${max}`);
   return n;
+}
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** CERBERE_TRUST_PROXY: a comma-separated list of proxy addresses; `true` is refused (it would trust any sender's X-Forwarded-For). */
+function proxies(raw: string | undefined): string[] {
+  if (raw === undefined || /^\s*(|0|false|no|off)\s*$/i.test(raw)) return [];
+  if (/^\s*(1|true|yes|on)\s*$/i.test(raw)) throw new ConfigError('CERBERE_TRUST_PROXY must list the reverse proxy addresses (e.g. 127.0.0.1 or 10.0.0.0/8), not true: any client could otherwise choose its address with X-Forwarded-For');
+  const list = raw.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const a of list) {
+    const [ip, bits, extra] = a.split('/');
+    const v = isIP(ip);
+    const ok = PROXY_NAMES.has(a) || (v > 0 && extra === undefined && (bits === undefined || (/^[0-9]{1,3}$/.test(bits) && Number(bits) <= (v === 4 ? 32 : 128))));
+    if (!ok) throw new ConfigError('CERBERE_TRUST_PROXY must be a comma-separated list of IP addresses, CIDR ranges, loopback, linklocal or uniquelocal');
+  }
+  return list;
 }
 
 function bool(env: NodeJS.ProcessEnv, name: string, dflt: boolean): boolean {
@@ -120,8 +137,13 @@ export interface KeysConfig {
   vault: { addr: string; token: string; mount: string; key: string; namespace: string | null };
   /** Public https:// URL of the deployment (TLS terminated in front of Cerbère). */
   publicUrl: string | null;
-  /** A TLS-terminating reverse proxy is in front (doctor accepts it instead of a public https URL). */
-  trustProxy: boolean;
+  /**
+   * Addresses (IP, CIDR, or proxy-addr's `loopback`/`linklocal`/`uniquelocal`) of the reverse proxies in
+   * front: only a request coming from one of them has its client address taken from X-Forwarded-For
+   * (per-IP throttling, audit events); empty = the socket address. Non-empty also tells doctor that a
+   * TLS-terminating proxy is in front.
+   */
+  trustProxy: string[];
   production: boolean;
   /** Exports of more patients than this need a second person's approval. */
   exportApprovalThreshold: number;
@@ -167,7 +189,7 @@ export function loadKeysConfig(env: NodeJS.ProcessEnv): KeysConfig {
     pkcs11,
     vault,
     publicUrl,
-    trustProxy: bool(env, 'CERBERE_TRUST_PROXY', false),
+    trustProxy: proxies(env.CERBERE_TRUST_PROXY),
     production: (env.NODE_ENV || '') === 'production',
     exportApprovalThreshold: int(env, 'CERBERE_EXPORT_APPROVAL_THRESHOLD', 50, 0, 10_000_000),
     exportMaxDays: int(env, 'CERBERE_EXPORT_MAX_DAYS', 30, 1, 365),
