@@ -1,4 +1,4 @@
-// `npm run bench:login [-- --accounts N --seconds S --rate R --one-address]`
+// `npm run bench:login [-- --accounts N --seconds S --rate R --one-address --argon2-concurrency C]`
 // 1. Login with password + TOTP over HTTP (POST /auth/login then /auth/login/mfa, argon2id included):
 //    p50/p95 over N staff accounts, one login each (a TOTP code is accepted once per account).
 // 2. Patient reads per second (autocannon, API token) alone, then while R logins per second are tried
@@ -7,6 +7,8 @@
 //    Attempts mix full logins (right password, then a TOTP code), wrong passwords on existing accounts
 //    (below the lockout threshold) and unknown e-mails: each one costs a real argon2id verification.
 //    --one-address: every attempt from one address (the per-IP limit then answers most with 429).
+//    --argon2-concurrency C: CERBERE_ARGON2_CONCURRENCY of the server (default: cores - 1; 4 = libuv's whole pool).
+//    Answers: 200/401 = a real argon2id verification, 429 = per-IP or account limit, 503 = argon2 queue full (shed).
 // The server runs in a child process (PGlite in bench/out/login, or schema cerbere_bench_login on
 // DATABASE_URL, CERBERE_BENCH_SCHEMA to choose another), as in production.
 import { fork, type ChildProcess } from 'node:child_process';
@@ -39,7 +41,8 @@ const address = (i: number) => `${['192.0.2', '198.51.100', '203.0.113'][Math.fl
 async function services(): Promise<Services> {
   const database = await openDatabase({ databaseUrl: URL_DB, dataDir: OUT, schema: URL_DB ? SCHEMA : undefined, poolSize: 10 });
   const config = loadConfig({ CERBERE_DATA_DIR: OUT, CERBERE_KEY_FILE: join(OUT, 'bench.key'), CERBERE_DEMO: 'false', LOG_LEVEL: 'warn',
-    CERBERE_PUBLIC_URL: `http://127.0.0.1:${PORT}`, CERBERE_TRUST_PROXY: '127.0.0.1' });
+    CERBERE_PUBLIC_URL: `http://127.0.0.1:${PORT}`, CERBERE_TRUST_PROXY: '127.0.0.1',
+    CERBERE_ARGON2_CONCURRENCY: String(flag('argon2-concurrency', 0)) });
   return openServices(config, { database });
 }
 
@@ -78,7 +81,7 @@ async function setup(accounts: number): Promise<{ token: string; ids: string[]; 
 }
 
 async function startServer(): Promise<ChildProcess> {
-  const child = fork(new URL(import.meta.url).pathname, ['--serve'], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  const child = fork(new URL(import.meta.url).pathname, ['--serve', ...args], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
   await new Promise<void>((res, rej) => { child.once('message', () => res()); child.once('exit', (c) => rej(new Error(`server exited ${c}`))); });
   return child;
 }
@@ -163,7 +166,7 @@ async function main() {
   const SOLO = Math.min(SECONDS, 5);
   // Accounts of the attack: one full login each, so 2/5 of the attempts of both attack phases (+10%).
   const POOL = Math.ceil(RATE * (SOLO + SECONDS) * 0.4 * 1.1);
-  console.log(`bench:login on ${URL_DB ? 'PostgreSQL' : 'PGlite'}, ${os.cpus().length} cores, production limits, ${ONE_ADDRESS ? 'one client address' : 'client addresses from X-Forwarded-For (trusted proxy 127.0.0.1)'}; setting up ${ACCOUNTS} + ${POOL} staff accounts…`);
+  console.log(`bench:login on ${URL_DB ? 'PostgreSQL' : 'PGlite'}, ${os.cpus().length} cores, production limits, argon2 concurrency ${flag('argon2-concurrency', 0) || `${os.availableParallelism() - 1 || 1} (cores - 1)`}, ${ONE_ADDRESS ? 'one client address' : 'client addresses from X-Forwarded-For (trusted proxy 127.0.0.1)'}; setting up ${ACCOUNTS} + ${POOL} staff accounts…`);
   const { token, ids, users } = await setup(ACCOUNTS + POOL);
   const seq = users.slice(0, ACCOUNTS);
   const pool = users.slice(ACCOUNTS);

@@ -43,7 +43,7 @@ export interface Config {
 export interface AuthConfig {
   publicUrl: string; smtpUrl: string | null; mailFrom: string; redisUrl: string | null;
   accessTokenSeconds: number; sessionIdleMinutes: number; sessionMaxHours: number;
-  argon2MemoryKib: number; argon2Time: number; lockoutFailures: number; lockoutMinutes: number; ipFailures: number;
+  argon2MemoryKib: number; argon2Time: number; argon2Concurrency: number; lockoutFailures: number; lockoutMinutes: number; ipFailures: number;
 }
 
 export class ConfigError extends Error {}
@@ -121,6 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sessionMaxHours: int(env, 'CERBERE_SESSION_MAX_HOURS', 12, 1, 24 * 30),
       argon2MemoryKib: int(env, 'CERBERE_ARGON2_MEMORY_KIB', 19456, 19456, 4 * 1024 * 1024),
       argon2Time: int(env, 'CERBERE_ARGON2_TIME', 2, 2, 20),
+      argon2Concurrency: int(env, 'CERBERE_ARGON2_CONCURRENCY', 0, 0, 256),
       lockoutFailures: int(env, 'CERBERE_LOCKOUT_FAILURES', 5, 3, 100),
       lockoutMinutes: int(env, 'CERBERE_LOCKOUT_MINUTES', 15, 1, 24 * 60),
       ipFailures: int(env, 'CERBERE_IP_FAILURES', 50, 5, 100_000),
