@@ -1,6 +1,7 @@
 // Configuration from environment variables (documented in README). Unsafe settings refuse to start.
 import { resolve, join } from 'node:path';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 
 export interface Config {
   port: number;
@@ -31,6 +32,8 @@ export interface Config {
   searchPatientsPerHourClient: number;
   /** Longest break-glass access, in minutes. */
   breakGlassMaxMinutes: number;
+  /** Days a care relationship from an order, specimen or appointment lasts after its date or last write. */
+  careLinkDays: number;
   /** Key lifecycle (docs/key-lifecycle.md): keyring refresh, re-encryption rate and batch, retention timer, shredded-key list copy. */
   keyRefreshSeconds: number;
   rekeyRate: number;
@@ -42,7 +45,7 @@ export interface Config {
 export interface AuthConfig {
   publicUrl: string; smtpUrl: string | null; mailFrom: string; redisUrl: string | null;
   accessTokenSeconds: number; sessionIdleMinutes: number; sessionMaxHours: number;
-  argon2MemoryKib: number; argon2Time: number; lockoutFailures: number; lockoutMinutes: number; ipFailures: number;
+  argon2MemoryKib: number; argon2Time: number; argon2Concurrency: number; lockoutFailures: number; lockoutMinutes: number; ipFailures: number;
 }
 
 export class ConfigError extends Error {}
@@ -53,6 +56,22 @@ function int(env: NodeJS.ProcessEnv, name: string, dflt: number, min: number, ma
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer between ${min} and ${max}`);
   return n;
+}
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** CERBERE_TRUST_PROXY: a comma-separated list of proxy addresses; `true` is refused (it would trust any sender's X-Forwarded-For). */
+function proxies(raw: string | undefined): string[] {
+  if (raw === undefined || /^\s*(|0|false|no|off)\s*$/i.test(raw)) return [];
+  if (/^\s*(1|true|yes|on)\s*$/i.test(raw)) throw new ConfigError('CERBERE_TRUST_PROXY must list the reverse proxy addresses (e.g. 127.0.0.1 or 10.0.0.0/8), not true: any client could otherwise choose its address with X-Forwarded-For');
+  const list = raw.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const a of list) {
+    const [ip, bits, extra] = a.split('/');
+    const v = isIP(ip);
+    const ok = PROXY_NAMES.has(a) || (v > 0 && extra === undefined && (bits === undefined || (/^[0-9]{1,3}$/.test(bits) && Number(bits) <= (v === 4 ? 32 : 128))));
+    if (!ok) throw new ConfigError('CERBERE_TRUST_PROXY must be a comma-separated list of IP addresses, CIDR ranges, loopback, linklocal or uniquelocal');
+  }
+  return list;
 }
 
 function bool(env: NodeJS.ProcessEnv, name: string, dflt: boolean): boolean {
@@ -94,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     searchPatientsPerHour: int(env, 'CERBERE_SEARCH_PATIENTS_PER_HOUR', 1000, 0, 100_000_000),
     searchPatientsPerHourClient: int(env, 'CERBERE_SEARCH_PATIENTS_PER_HOUR_CLIENT', 0, 0, 100_000_000),
     breakGlassMaxMinutes: int(env, 'CERBERE_BREAK_GLASS_MAX_MINUTES', 30, 1, 240),
+    careLinkDays: int(env, 'CERBERE_CARE_LINK_DAYS', 90, 1, 3650),
     auth: {
       publicUrl: (env.CERBERE_PUBLIC_URL || `http://localhost:${env.PORT || 8080}`).replace(/\/+$/, ''),
       smtpUrl: env.CERBERE_SMTP_URL || null,
@@ -104,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sessionMaxHours: int(env, 'CERBERE_SESSION_MAX_HOURS', 12, 1, 24 * 30),
       argon2MemoryKib: int(env, 'CERBERE_ARGON2_MEMORY_KIB', 19456, 19456, 4 * 1024 * 1024),
       argon2Time: int(env, 'CERBERE_ARGON2_TIME', 2, 2, 20),
+      argon2Concurrency: int(env, 'CERBERE_ARGON2_CONCURRENCY', 0, 0, 256),
       lockoutFailures: int(env, 'CERBERE_LOCKOUT_FAILURES', 5, 3, 100),
       lockoutMinutes: int(env, 'CERBERE_LOCKOUT_MINUTES', 15, 1, 24 * 60),
       ipFailures: int(env, 'CERBERE_IP_FAILURES', 50, 5, 100_000),
@@ -120,8 +141,13 @@ export interface KeysConfig {
   vault: { addr: string; token: string; mount: string; key: string; namespace: string | null };
   /** Public https:// URL of the deployment (TLS terminated in front of Cerbère). */
   publicUrl: string | null;
-  /** A TLS-terminating reverse proxy is in front (doctor accepts it instead of a public https URL). */
-  trustProxy: boolean;
+  /**
+   * Addresses (IP, CIDR, or proxy-addr's `loopback`/`linklocal`/`uniquelocal`) of the reverse proxies in
+   * front: only a request coming from one of them has its client address taken from X-Forwarded-For
+   * (per-IP throttling, audit events); empty = the socket address. Non-empty also tells doctor that a
+   * TLS-terminating proxy is in front.
+   */
+  trustProxy: string[];
   production: boolean;
   /** Exports of more patients than this need a second person's approval. */
   exportApprovalThreshold: number;
@@ -167,7 +193,7 @@ export function loadKeysConfig(env: NodeJS.ProcessEnv): KeysConfig {
     pkcs11,
     vault,
     publicUrl,
-    trustProxy: bool(env, 'CERBERE_TRUST_PROXY', false),
+    trustProxy: proxies(env.CERBERE_TRUST_PROXY),
     production: (env.NODE_ENV || '') === 'production',
     exportApprovalThreshold: int(env, 'CERBERE_EXPORT_APPROVAL_THRESHOLD', 50, 0, 10_000_000),
     exportMaxDays: int(env, 'CERBERE_EXPORT_MAX_DAYS', 30, 1, 365),

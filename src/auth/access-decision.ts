@@ -23,7 +23,7 @@ export const REDACTED = { system: 'http://terminology.hl7.org/CodeSystem/v3-Obse
 /** Types whose writes create care relationships (see linksOf). */
 const LINK_SOURCES = new Set(['Patient', 'ServiceRequest', 'Specimen', 'Appointment']);
 
-export interface AuthzLimits { searchPatientsPerHour: number; searchPatientsPerHourClient: number; breakGlassMaxMinutes: number }
+export interface AuthzLimits { searchPatientsPerHour: number; searchPatientsPerHourClient: number; breakGlassMaxMinutes: number; careLinkDays: number }
 
 /** How an actor reaches one patient: through a relationship (breakGlass null) or an active break-glass. */
 export interface Reach { breakGlass: string | null }
@@ -73,6 +73,29 @@ export const siteOf = (r: any): string | null => {
 };
 
 export interface Link { patientId: string; siteId: string; practitionerId: string }
+
+const time = (x: unknown): number | null => {
+  if (typeof x !== 'string') return null;
+  const t = Date.parse(x);
+  return Number.isFinite(t) ? t : null;
+};
+
+/**
+ * The date a relationship from an order, specimen or appointment counts from: the latest of its
+ * clinical dates (order authored/occurrence, specimen collection/reception, appointment start/end)
+ * and `writtenAt` (the write being made, so a back-dated import or an update extends it). null for a
+ * Patient: a treating physician named there stays linked until the Patient no longer names them.
+ */
+export function linkDate(r: any, writtenAt: number): number | null {
+  if (!r || r.resourceType === 'Patient') return null;
+  const dates = r.resourceType === 'ServiceRequest' ? [r.authoredOn, r.occurrenceDateTime, r.occurrencePeriod?.start, r.occurrencePeriod?.end]
+    : r.resourceType === 'Specimen' ? [r.receivedTime, r.collection?.collectedDateTime, r.collection?.collectedPeriod?.end]
+      : r.resourceType === 'Appointment' ? [r.start, r.end] : [];
+  return Math.max(writtenAt, ...dates.map(time).filter((t): t is number => t !== null));
+}
+
+/** SQL: the care relationship row c still gives access (not expired). */
+const LIVE = sql`(c.expires_at is null or c.expires_at > now())`;
 
 /** The care relationships a resource explains: an order, specimen or appointment at a site; a treating physician. */
 export function linksOf(r: any): Link[] {
@@ -136,7 +159,7 @@ export class AccessDecider {
     let rows: { p: string; care: boolean; bg_id: string | null; bg_until: Date | null }[];
     try {
       rows = (await sql<{ p: string; care: boolean; bg_id: string | null; bg_until: Date | null }>`
-        select x.p, exists (select 1 from care_links c where c.tenant_id = ${ctx.tenantId} and c.patient_id = x.p
+        select x.p, exists (select 1 from care_links c where c.tenant_id = ${ctx.tenantId} and c.patient_id = x.p and ${LIVE}
             and (c.site_id = any(${sites}::text[]) or (${practitioner} <> '' and c.practitioner_id = ${practitioner}))) as care,
           bg.id as bg_id, bg.expires_at as bg_until
         from unnest(${todo}::text[]) as x(p)
@@ -183,7 +206,7 @@ export class AccessDecider {
     }
     const sites = sitesOf(ctx);
     const practitioner = scope === 'care' ? ctx.actor.practitionerId ?? '' : '';
-    return sql`tokens && array(select c.patient_token from care_links c where c.tenant_id = ${ctx.tenantId}
+    return sql`tokens && array(select c.patient_token from care_links c where c.tenant_id = ${ctx.tenantId} and ${LIVE}
         and (c.site_id = any(${sites}::text[]) or (${practitioner} <> '' and c.practitioner_id = ${practitioner}))
       union all select b.patient_token from break_glass b where b.tenant_id = ${ctx.tenantId} and b.actor_kind = ${ctx.actor.kind}
         and b.actor_id = ${ctx.actor.id} and b.expires_at > now())`;
@@ -265,17 +288,20 @@ export class AccessDecider {
   async syncLinks(tx: Kysely<DB> | Transaction<DB>, keys: TenantKeys, tenantId: string, items: { type: string; id: string; resource: any | null }[]): Promise<void> {
     const relevant = items.filter((i) => LINK_SOURCES.has(i.type));
     if (!relevant.length) return;
-    const rows: { tenant_id: string; source_type: string; source_id: string; patient_id: string; patient_token: string; site_id: string; practitioner_id: string }[] = [];
+    const rows: { tenant_id: string; source_type: string; source_id: string; patient_id: string; patient_token: string; site_id: string; practitioner_id: string; expires_at: Date | null }[] = [];
     const byType = new Map<string, string[]>();
+    const now = Date.now();
     for (const i of relevant) {
       if (!byType.has(i.type)) byType.set(i.type, []);
       byType.get(i.type)!.push(i.id);
+      const from = linkDate(i.resource, now);
+      const expires = from === null ? null : new Date(from + this.limits.careLinkDays * 86_400_000);
       const seen = new Set<string>();
       for (const l of linksOf(i.resource)) {
         const k = `${l.patientId}|${l.siteId}|${l.practitionerId}`;
         if (seen.has(k)) continue;
         seen.add(k);
-        rows.push({ tenant_id: tenantId, source_type: i.type, source_id: i.id, patient_id: l.patientId, patient_token: compartmentToken(keys, l.patientId), site_id: l.siteId, practitioner_id: l.practitionerId });
+        rows.push({ tenant_id: tenantId, source_type: i.type, source_id: i.id, patient_id: l.patientId, patient_token: compartmentToken(keys, l.patientId), site_id: l.siteId, practitioner_id: l.practitionerId, expires_at: expires });
         this.touch(tenantId, l.patientId);
       }
     }

@@ -107,8 +107,8 @@ export async function runDoctor(svc: Services, opts: { audit?: () => Promise<Aud
   // 3. TLS in front.
   const loopback = /^(127\.|localhost$|::1$)/.test(c.host);
   if (k.publicUrl?.startsWith('https://')) add('TLS', 'ok', `public URL ${k.publicUrl}`);
-  else if (k.trustProxy) add('TLS', k.publicUrl ? 'warn' : 'ok', k.publicUrl ? `CERBERE_TRUST_PROXY is set but CERBERE_PUBLIC_URL is not https (${k.publicUrl})` : 'behind a TLS-terminating proxy (CERBERE_TRUST_PROXY)', k.publicUrl ? 'set CERBERE_PUBLIC_URL to the https:// address' : undefined);
-  else if (loopback) add('TLS', k.production ? 'fail' : 'warn', `serving plain http on ${c.host} with no TLS proxy declared`, 'put a TLS-terminating reverse proxy in front and set CERBERE_PUBLIC_URL=https://… (or CERBERE_TRUST_PROXY=true)');
+  else if (k.trustProxy.length) add('TLS', k.publicUrl ? 'warn' : 'ok', k.publicUrl ? `CERBERE_TRUST_PROXY is set but CERBERE_PUBLIC_URL is not https (${k.publicUrl})` : 'behind a TLS-terminating proxy (CERBERE_TRUST_PROXY)', k.publicUrl ? 'set CERBERE_PUBLIC_URL to the https:// address' : undefined);
+  else if (loopback) add('TLS', k.production ? 'fail' : 'warn', `serving plain http on ${c.host} with no TLS proxy declared`, 'put a TLS-terminating reverse proxy in front and set CERBERE_PUBLIC_URL=https://… (or CERBERE_TRUST_PROXY=<proxy address>)');
   else add('TLS', 'fail', `listening on ${c.host} in plain http`, 'listen on 127.0.0.1 behind a TLS-terminating reverse proxy and set CERBERE_PUBLIC_URL=https://…');
 
   // 4. Demo tenant and default credentials.

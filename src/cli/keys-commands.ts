@@ -76,7 +76,17 @@ const BACKUP_COMMANDS: CommandTable = {
   },
 };
 
-const cliContext = (tenant: string) => ({ ...systemContext(tenant, 'HOPERAT'), actor: { kind: 'system' as const, id: 'cli', role: 'system' } });
+const cliContext = (tenant: string, as = 'cli') => ({ ...systemContext(tenant, 'HOPERAT'), actor: { kind: 'system' as const, id: as, role: 'system' } });
+/** The operator named by --as (recorded as the export's requester): `cli:NAME`, or `cli`. */
+const operator = (v: string | boolean | undefined): string => {
+  const name = optStr(v);
+  if (name === undefined) return 'cli';
+  if (!/^[A-Za-z0-9._@-]{1,64}$/.test(name)) throw new CliError('--as must be 1-64 characters of A-Z a-z 0-9 . _ @ -');
+  return `cli:${name}`;
+};
+const approvalHint = (id: string, tenant: string, as: string) =>
+  `export ${id} is waiting for a second person's approval: an account with export:approve approves it through the API `
+  + `(POST /exports/${id}/approve), then run cerbere export build ${id} --tenant ${tenant}${as === 'cli' ? '' : ` --as ${as.slice(4)}`} --out FILE`;
 const wrapExportErrors = async (fn: () => Promise<void>) => {
   try { await fn(); } catch (e) {
     if (e instanceof ExportError || e instanceof ArchiveError) throw new CliError(e.message);
@@ -100,9 +110,10 @@ const EXPORT_COMMANDS: CommandTable = {
     },
   },
   export: {
-    usage: 'export --tenant T --recipient PUB (--patients ID,ID|--all) --expires 7d --out FILE\n'
-      + '                                          export encrypted to the recipient; Cerbère keeps half of its key and destroys it at expiry',
-    options: { tenant: { type: 'string' }, recipient: { type: 'string' }, patients: { type: 'string' }, all: { type: 'boolean' }, expires: { type: 'string' }, out: { type: 'string' } },
+    usage: 'export --tenant T --recipient PUB (--patients ID,ID|--all) --expires 7d [--as NAME] --out FILE\n'
+      + '                                          export encrypted to the recipient; Cerbère keeps half of its key and destroys it at expiry;\n'
+      + '                                          above CERBERE_EXPORT_APPROVAL_THRESHOLD patients it is only recorded, for approval through the API',
+    options: { tenant: { type: 'string' }, recipient: { type: 'string' }, patients: { type: 'string' }, all: { type: 'boolean' }, expires: { type: 'string' }, out: { type: 'string' }, as: { type: 'string' } },
     run: async (svc, _pos, v, io) => {
       const tenant = optStr(v.tenant);
       if (!tenant) throw new CliError('--tenant is required');
@@ -111,14 +122,35 @@ const EXPORT_COMMANDS: CommandTable = {
       if (existsSync(out)) throw new CliError(`${out} already exists`);
       const recipientFile = filePath(v.recipient, '--recipient PUBKEY_FILE');
       if (!!v.all === !!optStr(v.patients)) throw new CliError('give either --patients ID,ID,… or --all');
+      const as = operator(v.as);
       await wrapExportErrors(async () => {
         let pem: string;
         try { pem = readFileSync(recipientFile, 'utf8'); } catch { throw new CliError(`cannot read ${recipientFile}`); }
         const ms = parseExpiry(optStr(v.expires) ?? '7d', svc.config.keys.exportMaxDays);
-        const ctx = cliContext(tenant);
-        const req = await requestExport(svc, ctx, { all: !!v.all, patients: optStr(v.patients)?.split(','), recipientKeyPem: pem, expiresInMs: ms }, { requireApproval: false });
+        const ctx = cliContext(tenant, as);
+        // The same rule as the API: above the threshold a second, authenticated person approves.
+        const req = await requestExport(svc, ctx, { all: !!v.all, patients: optStr(v.patients)?.split(','), recipientKeyPem: pem, expiresInMs: ms }, { requireApproval: true });
+        if (req.status === 'pending') throw new CliError(`${req.patients} patients: ${approvalHint(req.id, tenant, as)}`);
         const r = await buildExport(svc, ctx, req.id, out);
         io.line(`export ${req.id}: ${r.patients} patient(s), ${r.resources} resources, written to ${out}; it can be opened until ${r.expiresAt.toISOString()}`);
+      });
+    },
+  },
+  'export build': {
+    usage: 'export build ID --tenant T [--as NAME] --out FILE\n'
+      + '                                          write the file of an approved export (by the operator who requested it)',
+    options: { tenant: { type: 'string' }, out: { type: 'string' }, as: { type: 'string' } },
+    run: async (svc, pos, v, io) => {
+      if (pos.length !== 1) throw new CliError('usage: cerbere export build ID --tenant T [--as NAME] --out FILE');
+      const tenant = optStr(v.tenant);
+      if (!tenant) throw new CliError('--tenant is required');
+      if (!(await tenantExists(svc.database.db, tenant))) throw new CliError(`tenant ${tenant} does not exist`);
+      const out = filePath(v.out, '--out FILE');
+      if (existsSync(out)) throw new CliError(`${out} already exists`);
+      const as = operator(v.as);
+      await wrapExportErrors(async () => {
+        const r = await buildExport(svc, cliContext(tenant, as), pos[0], out);
+        io.line(`export ${pos[0]}: ${r.patients} patient(s), ${r.resources} resources, written to ${out}; it can be opened until ${r.expiresAt.toISOString()}`);
       });
     },
   },

@@ -37,6 +37,8 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     return503OnClosing: true,
     // Query strings may carry search values: never let them into logs.
     requestIdHeader: false,
+    // req.ip comes from X-Forwarded-For only when the connection comes from a configured proxy.
+    trustProxy: services.config.keys.trustProxy.length ? services.config.keys.trustProxy : false,
   });
 
   // Strict CSP for the pages (and harmless on API answers): scripts and styles from this origin only,

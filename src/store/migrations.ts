@@ -263,6 +263,17 @@ export const MIGRATIONS: Migration[] = [
          updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (tenant_id, resource_type))`,
     ],
   },
+  {
+    version: 13,
+    name: 'care-link-expiry',
+    statements: [
+      // Relationships explained by an order, specimen or appointment end CERBERE_CARE_LINK_DAYS after its
+      // date (or last write); NULL = until ended (treating physician named on the Patient). Existing
+      // rows: 90 days from now (the default; dates are inside the ciphertext, a re-save recomputes).
+      `ALTER TABLE care_links ADD COLUMN expires_at timestamptz`,
+      `UPDATE care_links SET expires_at = now() + interval '90 days' WHERE source_type <> 'Patient'`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<DB>): Promise<number[]> {

@@ -62,7 +62,7 @@ export class Repository {
   readonly lifecycle: RepositoryLifecycle;
   constructor(private readonly deps: { db: Kysely<DB>; keyring: Keyring; audit: AuditRecorder; cipher?: ResourceCipher; prepared?: PreparedQuery; access?: AccessDecider }) {
     this.cipher = deps.cipher ?? envelopeCipher;
-    this.access = deps.access ?? new AccessDecider(deps.db, { searchPatientsPerHour: 0, searchPatientsPerHourClient: 0, breakGlassMaxMinutes: 30 });
+    this.access = deps.access ?? new AccessDecider(deps.db, { searchPatientsPerHour: 0, searchPatientsPerHourClient: 0, breakGlassMaxMinutes: 30, careLinkDays: 90 });
     this.lifecycle = new RepositoryLifecycle({ ...deps, cipher: this.cipher });
   }
 

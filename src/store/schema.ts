@@ -52,7 +52,7 @@ export interface ExportsTable {
 }
 export interface CareLinksTable {
   tenant_id: string; source_type: string; source_id: string; patient_id: string; patient_token: ColumnType<string, string | bigint, never>;
-  site_id: string; practitioner_id: string;
+  site_id: string; practitioner_id: string; expires_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 export interface BreakGlassTable {
   tenant_id: string; id: string; actor_kind: string; actor_id: string; role: string; patient_id: string;

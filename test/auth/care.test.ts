@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { testEnv, testApp, tenantWithToken, type TestEnv, DB_LABEL } from '../helpers.ts';
 import { systemContext, type AccessContext } from '../../src/audit/context.ts';
 import { parseSearch } from '../../src/fhir/search-query.ts';
-import { listBreakGlass } from '../../src/auth/access-decision.ts';
+import { listBreakGlass, linkDate } from '../../src/auth/access-decision.ts';
 import { runCommand } from '../../src/cli/commands.ts';
 import { contextFor, seedFixture, template, type Fixture } from './fixtures.ts';
 
@@ -204,4 +204,44 @@ test(`[${DB_LABEL}] access reindex restores tokens and relationships of data sto
   assert.ok((await repo().read(tech, 'Patient', g.patient)).json);
   assert.equal((await search(tech, 'Observation', [['_total', 'accurate']])).total, 1);
   assert.equal((await search(systemContext(g.tenant), 'Patient', [['family', 'nouveau'], ['_total', 'accurate']])).total, 1, 'search tokens are back too');
+});
+
+test('care relationships from orders, specimens and appointments count from their latest date; a treating physician has none', () => {
+  const now = Date.parse('2026-11-23T12:00:00Z');
+  assert.equal(linkDate({ resourceType: 'Patient' }, now), null);
+  assert.equal(linkDate({ resourceType: 'Appointment', start: '2027-02-01T09:00:00Z', end: '2027-02-01T09:15:00Z' }, now), Date.parse('2027-02-01T09:15:00Z'));
+  assert.equal(linkDate({ resourceType: 'ServiceRequest', authoredOn: '2020-01-01' }, now), now, 'a back-dated order written now counts from now');
+  assert.equal(linkDate({ resourceType: 'Specimen', collection: { collectedDateTime: 'not a date' } }, now), now);
+});
+
+test(`[${DB_LABEL}] relationships from orders, specimens and appointments expire (reads, searches, _include); a treating physician's stays`, async () => {
+  const g = await seedFixture(env.services, 'care-expiry');
+  const db = env.services.database.db;
+  const links = await db.selectFrom('care_links').select(['source_type', 'site_id', 'practitioner_id', 'expires_at']).where('tenant_id', '=', g.tenant).execute();
+  const fromPatient = links.filter((l) => l.source_type === 'Patient');
+  assert.ok(fromPatient.length && fromPatient.every((l) => l.expires_at === null), 'the generalPractitioner link has no end date');
+  const days = (d: Date | null) => (new Date(d!).getTime() - Date.now()) / 86_400_000;
+  const order = links.find((l) => l.source_type === 'ServiceRequest' && l.site_id === g.site)!;
+  assert.ok(days(order.expires_at) > 89 && days(order.expires_at) <= 90, 'an order written now: CERBERE_CARE_LINK_DAYS (90) from now');
+  const appt = links.find((l) => l.source_type === 'Appointment' && l.site_id === g.site);
+  if (appt) assert.ok(new Date(appt.expires_at!).getTime() > Date.parse('2026-12-01T09:15:00Z') + 89 * 86_400_000, 'an appointment: counted from its end');
+  // Time passes: every site and practitioner link from orders, specimens and appointments is over.
+  await db.updateTable('care_links').set({ expires_at: new Date(Date.now() - 1000) }).where('tenant_id', '=', g.tenant).where('source_type', '<>', 'Patient').execute();
+  const tech = contextFor(g, 'lab_technician', { id: 'tech-expired', practitionerId: null });
+  await assert.rejects(repo().read(tech, 'Patient', g.patient), denied);
+  await assert.rejects(repo().read(tech, 'Specimen', g.ids.Specimen), denied);
+  assert.equal((await search(tech, 'Observation', [['_total', 'accurate']])).total, 0, 'searches (SQL restriction) skip expired links');
+  const viaOrder = contextFor(g, 'physician', { id: 'doc-requester', siteId: 'site-z', siteIds: ['site-z'], practitionerId: 'req-only' });
+  await db.updateTable('care_links').set({ practitioner_id: 'req-only' }).where('tenant_id', '=', g.tenant).where('source_type', '=', 'ServiceRequest').where('practitioner_id', '<>', '').execute();
+  await assert.rejects(repo().read(viaOrder, 'Patient', g.patient), denied, 'an expired practitioner link from an order gives nothing either');
+  const inc = await search(tech, 'Specimen', [['_include', 'Specimen:subject']]);
+  assert.equal(inc.matches.length + inc.includes.length, 0);
+  // The treating physician named on the Patient keeps access.
+  const gp = contextFor(g, 'physician', { id: 'doc-gp', siteId: 'site-z', siteIds: ['site-z'] });
+  assert.ok((await repo().read(gp, 'Patient', g.patient)).json);
+  assert.equal((await search(gp, 'Observation', [['_total', 'accurate']])).total, 1);
+  // A new order renews the site relationship.
+  await repo().create(systemContext(g.tenant), template('ServiceRequest', { patient: g.patient, practitioner: g.practitioner, site: g.site }));
+  const tech2 = contextFor(g, 'lab_technician', { id: 'tech-renewed', practitionerId: null });
+  assert.ok((await repo().read(tech2, 'Patient', g.patient)).json);
 });

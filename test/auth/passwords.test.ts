@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hashRaw, parseOptions, Algorithm } from '@node-rs/argon2';
-import { breachedList, checkPasswordPolicy, hashPassword, isBreached, MIN_ARGON2, needsRehash, PasswordPolicyError, verifyPassword } from '../../src/auth/passwords.ts';
+import { argon2Busy, setArgon2Concurrency, breachedList, checkPasswordPolicy, hashPassword, isBreached, MIN_ARGON2, needsRehash, PasswordPolicyError, verifyPassword } from '../../src/auth/passwords.ts';
 import { loadConfig } from '../../src/config.ts';
 
 test('argon2id known answer (reference implementation test vector; RFC 9106 needs associated data, which @node-rs/argon2 does not expose)', async () => {
@@ -43,4 +43,17 @@ test('policy: at least 12 characters, not in the breached list (≥ 100,000 entr
   checkPasswordPolicy('Marée-haute à Vannes 1987');
   // Messages never echo the password.
   try { checkPasswordPolicy('qwerty123456'); } catch (e) { assert.doesNotMatch((e as Error).message, /qwerty/); }
+});
+
+test('argon2 computations are bounded (cores - 1 by default); a full queue reports busy so logins are shed instead of queued', async () => {
+  setArgon2Concurrency(1);
+  try {
+    const p = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
+    const all = Array.from({ length: 66 }, (_, i) => hashPassword(`mot de passe ${i}`, p));
+    assert.equal(argon2Busy(), true, '65 waiting behind one running');
+    await Promise.all(all);
+    assert.equal(argon2Busy(), false);
+  } finally {
+    setArgon2Concurrency(0);
+  }
 });

@@ -2,7 +2,7 @@
 // in the access log, and an expired export can no longer be opened (its key share is destroyed).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -116,4 +116,34 @@ test(`[${DB_LABEL}] export API: above the threshold a second person approves, th
   const bad = await app.inject({ method: 'POST', url: '/exports', headers: requester, payload: { patients: [ids[0]], recipientKey: 'nope' } });
   assert.equal(bad.statusCode, 400);
   assert.equal(JSON.parse(bad.body).resourceType, 'OperationOutcome');
+});
+
+test(`[${DB_LABEL}] cerbere export above the threshold: refused without a second person's approval (through the API), then built by the same operator`, async () => {
+  env.services.config.keys.exportApprovalThreshold = 1;
+  const db = env.services.database.db;
+  const file = join(dir, 'cli-approved.cbx');
+  const r = await cli('export', '--tenant', 'exp', '--recipient', join(dir, 'dest.pub'), '--patients', `${ids[0]},${ids[1]}`, '--expires', '1h', '--as', 'alice', '--out', file);
+  assert.notEqual(r.code, 0, 'no file without approval');
+  assert.match(r.out, /waiting for a second person's approval/);
+  assert.ok(!existsSync(file));
+  const id = /export ([0-9a-f]{32}) is waiting/.exec(r.out)![1];
+  const row = await db.selectFrom('exports').selectAll().where('tenant_id', '=', 'exp').where('export_id', '=', id).executeTakeFirstOrThrow();
+  assert.equal(row.status, 'pending');
+  assert.equal(row.requested_by, 'cli:alice');
+  const early = await cli('export', 'build', id, '--tenant', 'exp', '--as', 'alice', '--out', file);
+  assert.notEqual(early.code, 0);
+  assert.match(early.out, /waiting for a second person's approval/);
+  assert.ok(!existsSync(file));
+  assert.notEqual((await cli('export', 'approve', id, '--tenant', 'exp', '--as', 'bob')).code, 0, 'no CLI approval: --as is not authenticated');
+  const approver = { authorization: `Bearer ${(await createApiToken(db, 'exp', 'dpo', 'dpo cli')).token}` };
+  assert.equal((await app.inject({ method: 'POST', url: `/exports/${id}/approve`, headers: approver })).statusCode, 200);
+  assert.notEqual((await cli('export', 'build', id, '--tenant', 'exp', '--as', 'mallory', '--out', file)).code, 0, 'only the requesting operator builds it');
+  const ok = await cli('export', 'build', id, '--tenant', 'exp', '--as', 'alice', '--out', file);
+  assert.equal(ok.code, 0, ok.out);
+  const o = await cli('export', 'open', file, '--key', join(dir, 'dest.key'), '--out', join(dir, 'cli-approved.ndjson'));
+  assert.equal(o.code, 0, o.out);
+  assert.match(o.out, /of 2 patient/);
+  // Below the threshold the CLI writes the file at once, as before.
+  env.services.config.keys.exportApprovalThreshold = 50;
+  assert.equal((await cli('export', '--tenant', 'exp', '--recipient', join(dir, 'dest.pub'), '--patients', ids[2], '--expires', '1h', '--out', join(dir, 'small.cbx'))).code, 0);
 });
