@@ -46,6 +46,8 @@ export interface AuthConfig {
   publicUrl: string; smtpUrl: string | null; mailFrom: string; redisUrl: string | null;
   accessTokenSeconds: number; sessionIdleMinutes: number; sessionMaxHours: number;
   argon2MemoryKib: number; argon2Time: number; argon2Concurrency: number; lockoutFailures: number; lockoutMinutes: number; ipFailures: number;
+    /** Nice value of the argon2 threads (0–19): logins yield the CPU to request serving. */
+    argon2Nice: number;
 }
 
 export class ConfigError extends Error {}
@@ -125,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       argon2MemoryKib: int(env, 'CERBERE_ARGON2_MEMORY_KIB', 19456, 19456, 4 * 1024 * 1024),
       argon2Time: int(env, 'CERBERE_ARGON2_TIME', 2, 2, 20),
       argon2Concurrency: int(env, 'CERBERE_ARGON2_CONCURRENCY', 0, 0, 256),
+      argon2Nice: int(env, 'CERBERE_ARGON2_NICE', 10, 0, 19),
       lockoutFailures: int(env, 'CERBERE_LOCKOUT_FAILURES', 5, 3, 100),
       lockoutMinutes: int(env, 'CERBERE_LOCKOUT_MINUTES', 15, 1, 24 * 60),
       ipFailures: int(env, 'CERBERE_IP_FAILURES', 50, 5, 100_000),

@@ -5,8 +5,9 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { hash, verify, parseOptions, Algorithm } from '@node-rs/argon2';
+import { parseOptions, Algorithm } from '@node-rs/argon2';
 import pLimit, { type LimitFunction } from 'p-limit';
+import { Argon2Pool } from './argon2-pool.ts';
 
 export interface Argon2Params { memoryCost: number; timeCost: number; parallelism: number }
 export const MIN_ARGON2: Argon2Params = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
@@ -15,15 +16,18 @@ export const MAX_PASSWORD_LENGTH = 256;
 
 export class PasswordPolicyError extends Error {}
 
-// argon2 runs on libuv's thread pool (4 threads by default): unbounded, a burst of logins takes every
-// core and the event loop answering other requests waits. At most `cores - 1` computations at once
-// (CERBERE_ARGON2_CONCURRENCY), the others queue; past QUEUE_PER_SLOT waiting per slot, logins are shed.
+// argon2 runs on its own worker threads at a lower scheduling priority (CERBERE_ARGON2_NICE, default 10):
+// unbounded and at normal priority, a burst of logins takes every core and the event loop answering
+// other requests waits. At most `cores - 1` computations at once (CERBERE_ARGON2_CONCURRENCY), the
+// others queue; past QUEUE_PER_SLOT waiting per slot, logins are shed.
 const QUEUE_PER_SLOT = 64;
 let argon: LimitFunction = pLimit(Math.max(1, availableParallelism() - 1));
+let pool = new Argon2Pool(10);
 
-/** Sets how many argon2 computations may run at once in this process (0: cores - 1). */
-export function setArgon2Concurrency(n: number): void {
+/** Sets how many argon2 computations may run at once in this process (0: cores - 1) and their threads' nice value. */
+export function setArgon2Concurrency(n: number, nice?: number): void {
   argon = pLimit(n > 0 ? n : Math.max(1, availableParallelism() - 1));
+  if (nice !== undefined) { pool.trim(0); pool = new Argon2Pool(nice); } else pool.trim(argon.concurrency);
 }
 
 /** True when the argon2 queue is full: a login should be answered "busy" rather than queued. */
@@ -32,13 +36,13 @@ export function argon2Busy(): boolean {
 }
 
 export function hashPassword(password: string, p: Argon2Params): Promise<string> {
-  return argon(() => hash(password, { algorithm: Algorithm.Argon2id, memoryCost: p.memoryCost, timeCost: p.timeCost, parallelism: p.parallelism }));
+  return argon(() => pool.run<string>({ op: 'hash', password, options: { algorithm: Algorithm.Argon2id, memoryCost: p.memoryCost, timeCost: p.timeCost, parallelism: p.parallelism } }));
 }
 
 /** Constant-shape verification: a malformed stored hash is simply "no". */
 export async function verifyPassword(stored: string, password: string): Promise<boolean> {
   if (password.length > MAX_PASSWORD_LENGTH) return false;
-  try { return await argon(() => verify(stored, password)); } catch { return false; }
+  try { return await argon(() => pool.run<boolean>({ op: 'verify', stored, password })); } catch { return false; }
 }
 
 /** True when the stored hash was made with weaker parameters than the configured ones (or another algorithm). */

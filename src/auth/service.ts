@@ -91,7 +91,7 @@ export class AuthService {
     this.clients = new ClientAuthenticator(db, `${config.publicUrl}/auth/token`);
     this.passkeys = new Passkeys(db, config.publicUrl);
     this.argon = { memoryCost: config.argon2MemoryKib, timeCost: config.argon2Time, parallelism: 1 };
-    setArgon2Concurrency(config.argon2Concurrency);
+    setArgon2Concurrency(config.argon2Concurrency, config.argon2Nice);
   }
 
   static async open(db: Kysely<DB>, keyring: Keyring, provider: KeyProvider, audit: AuditRecorder, config: AuthConfig, opts: { throttle?: ThrottleStore; mailer?: Mailer } = {}): Promise<AuthService> {
