@@ -8,7 +8,7 @@
 // The tenant and the leaf index are part of the entry, so an event cannot be moved to another
 // position or another tenant's log without its leaf hash changing.
 import { sql, type RawBuilder } from 'kysely';
-import { leafHash } from './merkle.ts';
+import { textLeafHash } from './merkle.ts';
 
 export const ENTRY_FORMAT = 'cerbere-audit/1';
 
@@ -28,10 +28,14 @@ export const EVENT_COLUMNS: RawBuilder<unknown> = sql.raw(`seq::text as seq,
   array_to_json(resource_refs)::text as resource_refs, array_to_json(patient_ids)::text as patient_ids, detail`);
 
 export function encodeEntry(tenantId: string, leafIndex: number, e: EventRow): Buffer {
-  return Buffer.from(JSON.stringify([
+  return Buffer.from(entryText(tenantId, leafIndex, e), 'utf8');
+}
+
+function entryText(tenantId: string, leafIndex: number, e: EventRow): string {
+  return JSON.stringify([
     ENTRY_FORMAT, tenantId, leafIndex, e.seq, e.at, e.actor_kind, e.actor_id, e.role, e.site_id, e.client_id, e.ip,
     e.purpose, e.action, e.outcome, strings(e.resource_refs), strings(e.patient_ids), e.detail,
-  ]), 'utf8');
+  ]);
 }
 
 // Re-serialised by JSON.stringify, so the entry never depends on PostgreSQL's JSON formatting.
@@ -40,6 +44,7 @@ function strings(json: string): string[] {
   return Array.isArray(a) ? a : [];
 }
 
+/** leafHash(encodeEntry(…)), hashing the text directly (no intermediate Buffer). */
 export function entryLeafHash(tenantId: string, leafIndex: number, e: EventRow): Buffer {
-  return leafHash(encodeEntry(tenantId, leafIndex, e));
+  return textLeafHash(entryText(tenantId, leafIndex, e));
 }

@@ -2,13 +2,13 @@
 // every signed checkpoint, in the database and outside it. Stops at the first problem, by position.
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../store/schema.ts';
-import { verifyConsistency } from './merkle.ts';
+import { HASH_SIZE, verifyConsistency } from './merkle.ts';
 import { LogTree, MissingNodeError } from './tree.ts';
 import { prunes, prunedHashes } from './log-view.ts';
 import { openCheckpoint } from './note.ts';
 import { EVENT_COLUMNS, entryLeafHash, type EventRow } from './entry.ts';
 import { logOrigin } from './signer.ts';
-import { readLeafHashes, type AuditLog } from './log.ts';
+import { readLeafHashBytes, readLeafHashes, type AuditLog } from './log.ts';
 
 export type ProblemKind = 'altered' | 'deleted' | 'inserted' | 'reordered' | 'checkpoint' | 'state' | 'prune';
 export interface Problem { kind: ProblemKind; leafIndex?: number; size?: number; message: string }
@@ -115,7 +115,7 @@ export async function verifyTenantLog(db: Kysely<DB>, log: AuditLog, tenantId: s
       sql<Row>`select ${EVENT_COLUMNS}, leaf_index::text as leaf_index from audit_events e
         where tenant_id = ${tenantId} and leaf_index >= ${lo}::bigint and leaf_index < ${lo + pageSize}::bigint
         order by e.leaf_index, e.seq`.execute(db),
-      readLeafHashes(db, tenantId, lo, Math.min(lo + pageSize, stateSize)),
+      readLeafHashBytes(db, tenantId, lo, Math.min(lo + pageSize, stateSize)),
     ]);
     return { rows: events.rows, stored, lo };
   };
@@ -132,8 +132,9 @@ export async function verifyTenantLog(db: Kysely<DB>, log: AuditLog, tenantId: s
       if (i > n) return result({ kind: 'deleted', leafIndex: n, message: `leaf ${n}: missing, the next stored event is leaf ${i} (deleted)` }, n);
       if (i >= stateSize) return result({ kind: 'inserted', leafIndex: i, message: `leaf ${i}: beyond the log size ${stateSize} (inserted)` }, n);
       const h = entryLeafHash(tenantId, i, row);
-      const s = stored[i - lo];
-      if (!s || !h.equals(s)) {
+      const off = (i - lo) * HASH_SIZE;
+      const s = off + HASH_SIZE <= stored.length;
+      if (!s || h.compare(stored, off, off + HASH_SIZE) !== 0) {
         const j = s ? originalIndex(tenantId, row, await readLeafHashes(db, tenantId, 0, stateSize)) : -1;
         return result(j >= 0
           ? { kind: 'reordered', leafIndex: i, message: `leaf ${i}: holds the event hashed for leaf ${j} (reordered)` }
