@@ -6,7 +6,7 @@ import { HASH_SIZE, verifyConsistency } from './merkle.ts';
 import { LogTree, MissingNodeError } from './tree.ts';
 import { prunes, prunedHashes } from './log-view.ts';
 import { openCheckpoint } from './note.ts';
-import { EVENT_COLUMNS, entryLeafHash, type EventRow } from './entry.ts';
+import { ENTRY_JSON, jsonEntryLeafHash, parseEntryJson } from './entry.ts';
 import { logOrigin } from './signer.ts';
 import { readLeafHashBytes, readLeafHashes, type AuditLog } from './log.ts';
 
@@ -16,8 +16,6 @@ export interface VerifyResult { tenantId: string; size: number; checkpoints: num
 
 /** A checkpoint size known from the database, the external directory, or both. */
 interface Known { size: number; db?: { root: Buffer; note: string }; ext?: string }
-
-type Row = EventRow & { leaf_index: string };
 
 export async function verifyTenantLog(db: Kysely<DB>, log: AuditLog, tenantId: string, opts: { pageSize?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<VerifyResult> {
   await log.integrate(tenantId);
@@ -112,7 +110,7 @@ export async function verifyTenantLog(db: Kysely<DB>, log: AuditLog, tenantId: s
   // Events with the stored leaf hashes of the same positions (level-0 tiles), to name an altered event.
   const page = async (lo: number) => {
     const [events, stored] = await Promise.all([
-      sql<Row>`select ${EVENT_COLUMNS}, leaf_index::text as leaf_index from audit_events e
+      sql<{ entry: string }>`select ${ENTRY_JSON} from audit_events e
         where tenant_id = ${tenantId} and leaf_index >= ${lo}::bigint and leaf_index < ${lo + pageSize}::bigint
         order by e.leaf_index, e.seq`.execute(db),
       readLeafHashBytes(db, tenantId, lo, Math.min(lo + pageSize, stateSize)),
@@ -125,13 +123,14 @@ export async function verifyTenantLog(db: Kysely<DB>, log: AuditLog, tenantId: s
     // The database prepares the next page while this one is hashed.
     pending = lo + pageSize < end ? page(lo + pageSize) : null;
     pending?.catch(() => {}); // awaited on the next turn; an early return must not leave it unhandled
-    for (const row of rows) {
-      const i = Number(row.leaf_index);
+    for (const { entry } of rows) {
+      const row = parseEntryJson(entry);
+      const i = row[2] as number;
       const n = tree.size;
       if (i < n) return result({ kind: 'inserted', leafIndex: i, message: `leaf ${i}: a second event holds this position (inserted)` }, n);
       if (i > n) return result({ kind: 'deleted', leafIndex: n, message: `leaf ${n}: missing, the next stored event is leaf ${i} (deleted)` }, n);
       if (i >= stateSize) return result({ kind: 'inserted', leafIndex: i, message: `leaf ${i}: beyond the log size ${stateSize} (inserted)` }, n);
-      const h = entryLeafHash(tenantId, i, row);
+      const h = jsonEntryLeafHash(tenantId, i, row);
       const off = (i - lo) * HASH_SIZE;
       const s = off + HASH_SIZE <= stored.length;
       if (!s || h.compare(stored, off, off + HASH_SIZE) !== 0) {
@@ -156,7 +155,7 @@ export async function verifyTenantLog(db: Kysely<DB>, log: AuditLog, tenantId: s
 }
 
 /** The position an unaltered event was hashed for (the index is part of the entry), or -1. Runs only once, on failure. */
-function originalIndex(tenantId: string, row: EventRow, stored: Buffer[]): number {
-  for (let j = 0; j < stored.length; j++) if (entryLeafHash(tenantId, j, row).equals(stored[j])) return j;
+function originalIndex(tenantId: string, row: unknown[], stored: Buffer[]): number {
+  for (let j = 0; j < stored.length; j++) if (jsonEntryLeafHash(tenantId, j, row).equals(stored[j])) return j;
   return -1;
 }
