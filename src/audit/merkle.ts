@@ -16,7 +16,7 @@ const sha256: (data: Uint8Array | string) => Buffer = typeof crypto.hash === 'fu
   ? (data) => crypto.hash('sha256', data, 'buffer')
   : (data) => createHash('sha256').update(data).digest();
 // 0x01 ‖ left ‖ right, reused by every node hash (synchronous, so never shared between two calls).
-const pair = Buffer.alloc(1 + 2 * 32, 0x01);
+const pair = Buffer.alloc(1 + 2 * HASH_SIZE, 0x01);
 
 /** MTH({}) = SHA-256(""). */
 export const EMPTY_ROOT: Buffer = createHash('sha256').digest();
