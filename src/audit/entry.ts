@@ -8,7 +8,7 @@
 // The tenant and the leaf index are part of the entry, so an event cannot be moved to another
 // position or another tenant's log without its leaf hash changing.
 import { sql, type RawBuilder } from 'kysely';
-import { leafHash } from './merkle.ts';
+import { textLeafHash } from './merkle.ts';
 
 export const ENTRY_FORMAT = 'cerbere-audit/1';
 
@@ -27,11 +27,38 @@ export const EVENT_COLUMNS: RawBuilder<unknown> = sql.raw(`seq::text as seq,
   actor_kind, actor_id, role, site_id, client_id, ip, purpose, action, outcome,
   array_to_json(resource_refs)::text as resource_refs, array_to_json(patient_ids)::text as patient_ids, detail`);
 
+/** The same fields as one JSON array text per row, laid out as the entry (format and tenant null, leaf_index a number):
+ *  one text column costs the driver far less to parse than fourteen (`audit verify` reads every event). */
+export const ENTRY_JSON: RawBuilder<unknown> = sql.raw(`json_build_array(null, null, leaf_index, seq::text,
+  to_char(recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), actor_kind, actor_id, role, site_id, client_id, ip,
+  purpose, action, outcome, resource_refs, patient_ids, detail)::text as entry`);
+
+/** Parses an ENTRY_JSON row; its stored leaf index is at [2]. */
+export function parseEntryJson(text: string): unknown[] {
+  const a: unknown = JSON.parse(text);
+  if (!Array.isArray(a) || a.length !== 17 || typeof a[2] !== 'number') throw new TypeError('not an ENTRY_JSON row');
+  return a;
+}
+
+/** entryLeafHash of a parsed ENTRY_JSON row taken as the entry at `leafIndex` of `tenantId` (fills in the array). */
+export function jsonEntryLeafHash(tenantId: string, leafIndex: number, a: unknown[]): Buffer {
+  a[0] = ENTRY_FORMAT;
+  a[1] = tenantId;
+  a[2] = leafIndex;
+  if (!Array.isArray(a[14])) a[14] = [];
+  if (!Array.isArray(a[15])) a[15] = [];
+  return textLeafHash(JSON.stringify(a));
+}
+
 export function encodeEntry(tenantId: string, leafIndex: number, e: EventRow): Buffer {
-  return Buffer.from(JSON.stringify([
+  return Buffer.from(entryText(tenantId, leafIndex, e), 'utf8');
+}
+
+function entryText(tenantId: string, leafIndex: number, e: EventRow): string {
+  return JSON.stringify([
     ENTRY_FORMAT, tenantId, leafIndex, e.seq, e.at, e.actor_kind, e.actor_id, e.role, e.site_id, e.client_id, e.ip,
     e.purpose, e.action, e.outcome, strings(e.resource_refs), strings(e.patient_ids), e.detail,
-  ]), 'utf8');
+  ]);
 }
 
 // Re-serialised by JSON.stringify, so the entry never depends on PostgreSQL's JSON formatting.
@@ -40,6 +67,7 @@ function strings(json: string): string[] {
   return Array.isArray(a) ? a : [];
 }
 
+/** leafHash(encodeEntry(…)), hashing the text directly (no intermediate Buffer). */
 export function entryLeafHash(tenantId: string, leafIndex: number, e: EventRow): Buffer {
-  return leafHash(encodeEntry(tenantId, leafIndex, e));
+  return textLeafHash(entryText(tenantId, leafIndex, e));
 }

@@ -164,16 +164,30 @@ export class AuditLog {
 
 /** Leaf hashes [start, end) from the level-0 tiles (fewer, larger rows than the events themselves). */
 export async function readLeafHashes(db: Kysely<DB>, tenantId: string, start: number, end: number): Promise<Buffer[]> {
-  if (end <= start) return [];
-  const tiles = await db.selectFrom('audit_tiles').select([sql<string>`tile_index::text`.as('i'), 'hashes']).where('tenant_id', '=', tenantId).where('level', '=', 0)
-    .where('tile_index', '>=', String(Math.floor(start / TILE_WIDTH))).where('tile_index', '<=', String(Math.floor((end - 1) / TILE_WIDTH))).execute();
-  const byIndex = new Map(tiles.map((t) => [Number(t.i), Buffer.from(t.hashes)]));
+  const bytes = await readLeafHashBytes(db, tenantId, start, end);
   const out: Buffer[] = [];
-  for (let i = start; i < end; i++) {
-    const tile = byIndex.get(Math.floor(i / TILE_WIDTH));
-    const off = (i % TILE_WIDTH) * HASH_SIZE;
-    if (!tile || tile.length < off + HASH_SIZE) break;
-    out.push(tile.subarray(off, off + HASH_SIZE));
-  }
+  for (let off = 0; off < bytes.length; off += HASH_SIZE) out.push(bytes.subarray(off, off + HASH_SIZE));
   return out;
+}
+
+/** The same hashes as one contiguous buffer (32 bytes each), cut short at the first missing tile or hash. */
+export async function readLeafHashBytes(db: Kysely<DB>, tenantId: string, start: number, end: number): Promise<Buffer> {
+  if (end <= start) return Buffer.alloc(0);
+  const first = Math.floor(start / TILE_WIDTH);
+  const tiles = await db.selectFrom('audit_tiles').select([sql<string>`tile_index::text`.as('i'), 'hashes']).where('tenant_id', '=', tenantId).where('level', '=', 0)
+    .where('tile_index', '>=', String(first)).where('tile_index', '<=', String(Math.floor((end - 1) / TILE_WIDTH))).execute();
+  const byIndex = new Map(tiles.map((t) => [Number(t.i), Buffer.from(t.hashes)]));
+  const parts: Buffer[] = [];
+  for (let i = start; i < end;) {
+    const t = Math.floor(i / TILE_WIDTH);
+    const tile = byIndex.get(t);
+    const from = (i - t * TILE_WIDTH) * HASH_SIZE;
+    const to = Math.min(end - t * TILE_WIDTH, TILE_WIDTH) * HASH_SIZE;
+    if (!tile || tile.length <= from) break;
+    const part = tile.subarray(from, Math.min(to, tile.length - (tile.length % HASH_SIZE)));
+    parts.push(part);
+    if (from + part.length < to) break; // a short tile: the hashes stop here
+    i = (t + 1) * TILE_WIDTH;
+  }
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts);
 }

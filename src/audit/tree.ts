@@ -11,7 +11,7 @@
 //
 // Without a prefix (base 0) this is the same structure as MerkleTreeLevels: every perfect-subtree
 // hash, ≈ 64 bytes per leaf, O(log n) roots and proofs for any size.
-import { consistencyFrom, HASH_SIZE, HashColumn, inclusionFrom, nodeHash, rangeRoot, type NodeSource } from './merkle.ts';
+import { adjacentNodeHash, consistencyFrom, HASH_SIZE, HashColumn, inclusionFrom, nodeHash, rangeRoot, type NodeSource } from './merkle.ts';
 import { TILE_HEIGHT, TILE_WIDTH } from './tiles.ts';
 
 /** A stored hash of the pruned prefix: height (0 = leaf) and index at that height. */
@@ -75,7 +75,10 @@ export class LogTree implements NodeSource {
     this.levels[0].push(leaf);
     let level = 0;
     while (index % 2 === 1) {
-      const h = nodeHash(this.node(level, index - 1), this.node(level, index));
+      // Both children are usually adjacent in their column; the left one may be in the pruned prefix.
+      const below = this.levels[level];
+      const h = below.has(index - 1) ? adjacentNodeHash(below.buf, (index - 1 - below.first) * HASH_SIZE)
+        : nodeHash(this.node(level, index - 1), this.node(level, index));
       level++;
       index = Math.floor(index / 2);
       if (this.levels.length === level) this.levels.push(new HashColumn(16, index));

@@ -2,13 +2,13 @@
 // every signed checkpoint, in the database and outside it. Stops at the first problem, by position.
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../store/schema.ts';
-import { verifyConsistency } from './merkle.ts';
+import { HASH_SIZE, verifyConsistency } from './merkle.ts';
 import { LogTree, MissingNodeError } from './tree.ts';
 import { prunes, prunedHashes } from './log-view.ts';
 import { openCheckpoint } from './note.ts';
-import { EVENT_COLUMNS, entryLeafHash, type EventRow } from './entry.ts';
+import { ENTRY_JSON, jsonEntryLeafHash, parseEntryJson } from './entry.ts';
 import { logOrigin } from './signer.ts';
-import { readLeafHashes, type AuditLog } from './log.ts';
+import { readLeafHashBytes, readLeafHashes, type AuditLog } from './log.ts';
 
 export type ProblemKind = 'altered' | 'deleted' | 'inserted' | 'reordered' | 'checkpoint' | 'state' | 'prune';
 export interface Problem { kind: ProblemKind; leafIndex?: number; size?: number; message: string }
@@ -16,8 +16,6 @@ export interface VerifyResult { tenantId: string; size: number; checkpoints: num
 
 /** A checkpoint size known from the database, the external directory, or both. */
 interface Known { size: number; db?: { root: Buffer; note: string }; ext?: string }
-
-type Row = EventRow & { leaf_index: string };
 
 export async function verifyTenantLog(db: Kysely<DB>, log: AuditLog, tenantId: string, opts: { pageSize?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<VerifyResult> {
   await log.integrate(tenantId);
@@ -112,10 +110,10 @@ export async function verifyTenantLog(db: Kysely<DB>, log: AuditLog, tenantId: s
   // Events with the stored leaf hashes of the same positions (level-0 tiles), to name an altered event.
   const page = async (lo: number) => {
     const [events, stored] = await Promise.all([
-      sql<Row>`select ${EVENT_COLUMNS}, leaf_index::text as leaf_index from audit_events e
+      sql<{ entry: string }>`select ${ENTRY_JSON} from audit_events e
         where tenant_id = ${tenantId} and leaf_index >= ${lo}::bigint and leaf_index < ${lo + pageSize}::bigint
         order by e.leaf_index, e.seq`.execute(db),
-      readLeafHashes(db, tenantId, lo, Math.min(lo + pageSize, stateSize)),
+      readLeafHashBytes(db, tenantId, lo, Math.min(lo + pageSize, stateSize)),
     ]);
     return { rows: events.rows, stored, lo };
   };
@@ -125,15 +123,17 @@ export async function verifyTenantLog(db: Kysely<DB>, log: AuditLog, tenantId: s
     // The database prepares the next page while this one is hashed.
     pending = lo + pageSize < end ? page(lo + pageSize) : null;
     pending?.catch(() => {}); // awaited on the next turn; an early return must not leave it unhandled
-    for (const row of rows) {
-      const i = Number(row.leaf_index);
+    for (const { entry } of rows) {
+      const row = parseEntryJson(entry);
+      const i = row[2] as number;
       const n = tree.size;
       if (i < n) return result({ kind: 'inserted', leafIndex: i, message: `leaf ${i}: a second event holds this position (inserted)` }, n);
       if (i > n) return result({ kind: 'deleted', leafIndex: n, message: `leaf ${n}: missing, the next stored event is leaf ${i} (deleted)` }, n);
       if (i >= stateSize) return result({ kind: 'inserted', leafIndex: i, message: `leaf ${i}: beyond the log size ${stateSize} (inserted)` }, n);
-      const h = entryLeafHash(tenantId, i, row);
-      const s = stored[i - lo];
-      if (!s || !h.equals(s)) {
+      const h = jsonEntryLeafHash(tenantId, i, row);
+      const off = (i - lo) * HASH_SIZE;
+      const s = off + HASH_SIZE <= stored.length;
+      if (!s || h.compare(stored, off, off + HASH_SIZE) !== 0) {
         const j = s ? originalIndex(tenantId, row, await readLeafHashes(db, tenantId, 0, stateSize)) : -1;
         return result(j >= 0
           ? { kind: 'reordered', leafIndex: i, message: `leaf ${i}: holds the event hashed for leaf ${j} (reordered)` }
@@ -155,7 +155,7 @@ export async function verifyTenantLog(db: Kysely<DB>, log: AuditLog, tenantId: s
 }
 
 /** The position an unaltered event was hashed for (the index is part of the entry), or -1. Runs only once, on failure. */
-function originalIndex(tenantId: string, row: EventRow, stored: Buffer[]): number {
-  for (let j = 0; j < stored.length; j++) if (entryLeafHash(tenantId, j, row).equals(stored[j])) return j;
+function originalIndex(tenantId: string, row: unknown[], stored: Buffer[]): number {
+  for (let j = 0; j < stored.length; j++) if (jsonEntryLeafHash(tenantId, j, row).equals(stored[j])) return j;
   return -1;
 }

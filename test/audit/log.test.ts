@@ -10,7 +10,7 @@ import { testEnv, tenantWithToken, testApp, type TestEnv, DB_LABEL } from '../he
 import { systemContext } from '../../src/audit/context.ts';
 import { AuditLog } from '../../src/audit/log.ts';
 import { verifyTenantLog, type Problem } from '../../src/audit/verify.ts';
-import { EVENT_COLUMNS, entryLeafHash, type EventRow } from '../../src/audit/entry.ts';
+import { ENTRY_JSON, EVENT_COLUMNS, entryLeafHash, jsonEntryLeafHash, parseEntryJson, type EventRow } from '../../src/audit/entry.ts';
 import { inclusionProof, verifyInclusion } from '../../src/audit/merkle.ts';
 import { openCheckpoint, parseVerifierKey, signNote, generateSigningKey } from '../../src/audit/note.ts';
 import { runCommand } from '../../src/cli/commands.ts';
@@ -52,6 +52,20 @@ test(`${L} an untampered log verifies, with the CLI printing a one-line summary`
   assert.match(lines.at(-1)!, /^access log verified: 1 tenant\(s\), 20 events, 2 checkpoints/);
   assert.equal(await runCommand(env.services, ['audit', 'public-key', '--tenant', 'ok'], io), 0);
   assert.equal(parseVerifierKey(lines.at(-1)!).name, 'cerbere/ok');
+});
+
+test(`${L} verify's one-JSON-text rows hash to the same leaves as the column rows (escapes, NULLs, non-ASCII)`, async () => {
+  const rows = (await sql<EventRow & { entry: string }>`select ${EVENT_COLUMNS}, ${ENTRY_JSON} from (values
+    (12345678901::bigint, 7::bigint, '2026-01-02 03:04:05.678901+01'::timestamptz, 'token', 'a"b\\c', 'service', null, 'clé\n\t', '::1',
+      'TREAT', 'read', 'success', array['Patient/x', null, 'Obé/😀']::text[], '{}'::text[], e'{"k":"\\u0001\x01"}'),
+    (1, 0, now(), 'user', 'u', 'role', 'site', null, null, 'EMER', 'search', 'failure', '{}', '{p1,p2}', null))
+    as e(seq, leaf_index, recorded_at, actor_kind, actor_id, role, site_id, client_id, ip, purpose, action, outcome, resource_refs, patient_ids, detail)`.execute(db())).rows;
+  assert.equal(rows.length, 2);
+  for (const [k, row] of rows.entries()) {
+    const a = parseEntryJson(row.entry);
+    assert.equal(a[2], [7, 0][k]);
+    assert.ok(jsonEntryLeafHash('té', 41, a).equals(entryLeafHash('té', 41, row)), `row ${k}`);
+  }
 });
 
 test(`${L} the trigger refuses UPDATE and DELETE of integrated events`, async () => {
