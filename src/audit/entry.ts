@@ -33,6 +33,19 @@ export const ENTRY_JSON: RawBuilder<unknown> = sql.raw(`json_build_array(null, n
   to_char(recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), actor_kind, actor_id, role, site_id, client_id, ip,
   purpose, action, outcome, resource_refs, patient_ids, detail)::text as entry`);
 
+/** A candidate for the entry's exact text, built by PostgreSQL (`audit verify`'s fast path): PostgreSQL escapes
+ *  strings in JSON as JSON.stringify does, so for stored events this is byte for byte the canonical entry and
+ *  its hash can be compared without parsing. A mismatch proves nothing by itself: verify then recomputes the
+ *  entry with JSON.stringify (ENTRY_JSON) before calling the event altered, so the entry never depends on
+ *  PostgreSQL's formatting; a match is conclusive (SHA-256, and JSON string escaping is reversible). */
+export function entryTextSql(tenantId: string): RawBuilder<unknown> {
+  const str = (expr: string) => `coalesce(to_json(${expr})::text, 'null')`;
+  const fields = ['seq::text', `to_char(recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`, 'actor_kind', 'actor_id', 'role',
+    'site_id', 'client_id', 'ip', 'purpose', 'action', 'outcome'].map(str);
+  fields.push(`coalesce(array_to_json(resource_refs)::text, '[]')`, `coalesce(array_to_json(patient_ids)::text, '[]')`, str('detail'));
+  return sql`(${JSON.stringify([ENTRY_FORMAT, tenantId]).slice(0, -1)}::text || ',' || leaf_index::text || ',' || ${sql.raw(fields.join(" || ',' || "))} || ']')`;
+}
+
 /** Parses an ENTRY_JSON row; its stored leaf index is at [2]. */
 export function parseEntryJson(text: string): unknown[] {
   const a: unknown = JSON.parse(text);

@@ -2,11 +2,11 @@
 // every signed checkpoint, in the database and outside it. Stops at the first problem, by position.
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../store/schema.ts';
-import { HASH_SIZE, verifyConsistency } from './merkle.ts';
+import { HASH_SIZE, textLeafHash, verifyConsistency } from './merkle.ts';
 import { LogTree, MissingNodeError } from './tree.ts';
 import { prunes, prunedHashes } from './log-view.ts';
 import { openCheckpoint } from './note.ts';
-import { ENTRY_JSON, jsonEntryLeafHash, parseEntryJson } from './entry.ts';
+import { ENTRY_JSON, entryTextSql, jsonEntryLeafHash, parseEntryJson } from './entry.ts';
 import { logOrigin } from './signer.ts';
 import { readLeafHashBytes, readLeafHashes, type AuditLog } from './log.ts';
 
@@ -108,9 +108,17 @@ export async function verifyTenantLog(db: Kysely<DB>, log: AuditLog, tenantId: s
   }
   const end = bounds?.hi == null ? 0 : Number(bounds.hi) + 1;
   // Events with the stored leaf hashes of the same positions (level-0 tiles), to name an altered event.
+  const text = entryTextSql(tenantId);
+  // The exact entry recomputed from the row's values (the slow path, when PostgreSQL's text did not match).
+  const exact = async (i: number, seq: string) => {
+    const r = (await sql<{ entry: string }>`select ${ENTRY_JSON} from audit_events e
+      where tenant_id = ${tenantId} and leaf_index = ${i}::bigint and seq = ${seq}::bigint`.execute(db)).rows[0];
+    const row = parseEntryJson(r.entry);
+    return { row, h: jsonEntryLeafHash(tenantId, i, row) };
+  };
   const page = async (lo: number) => {
     const [events, stored] = await Promise.all([
-      sql<{ entry: string }>`select ${ENTRY_JSON} from audit_events e
+      sql<{ i: string; s: string; entry: string }>`select leaf_index::text as i, seq::text as s, ${text} as entry from audit_events e
         where tenant_id = ${tenantId} and leaf_index >= ${lo}::bigint and leaf_index < ${lo + pageSize}::bigint
         order by e.leaf_index, e.seq`.execute(db),
       readLeafHashBytes(db, tenantId, lo, Math.min(lo + pageSize, stateSize)),
@@ -123,21 +131,24 @@ export async function verifyTenantLog(db: Kysely<DB>, log: AuditLog, tenantId: s
     // The database prepares the next page while this one is hashed.
     pending = lo + pageSize < end ? page(lo + pageSize) : null;
     pending?.catch(() => {}); // awaited on the next turn; an early return must not leave it unhandled
-    for (const { entry } of rows) {
-      const row = parseEntryJson(entry);
-      const i = row[2] as number;
+    for (const r of rows) {
+      const i = Number(r.i);
       const n = tree.size;
       if (i < n) return result({ kind: 'inserted', leafIndex: i, message: `leaf ${i}: a second event holds this position (inserted)` }, n);
       if (i > n) return result({ kind: 'deleted', leafIndex: n, message: `leaf ${n}: missing, the next stored event is leaf ${i} (deleted)` }, n);
       if (i >= stateSize) return result({ kind: 'inserted', leafIndex: i, message: `leaf ${i}: beyond the log size ${stateSize} (inserted)` }, n);
-      const h = jsonEntryLeafHash(tenantId, i, row);
       const off = (i - lo) * HASH_SIZE;
       const s = off + HASH_SIZE <= stored.length;
+      let h = textLeafHash(r.entry);
       if (!s || h.compare(stored, off, off + HASH_SIZE) !== 0) {
-        const j = s ? originalIndex(tenantId, row, await readLeafHashes(db, tenantId, 0, stateSize)) : -1;
-        return result(j >= 0
-          ? { kind: 'reordered', leafIndex: i, message: `leaf ${i}: holds the event hashed for leaf ${j} (reordered)` }
-          : { kind: 'altered', leafIndex: i, message: `leaf ${i}: the event does not match its leaf hash (altered)` }, n);
+        const e = await exact(i, r.s);
+        h = e.h;
+        if (!s || h.compare(stored, off, off + HASH_SIZE) !== 0) {
+          const j = s ? originalIndex(tenantId, e.row, await readLeafHashes(db, tenantId, 0, stateSize)) : -1;
+          return result(j >= 0
+            ? { kind: 'reordered', leafIndex: i, message: `leaf ${i}: holds the event hashed for leaf ${j} (reordered)` }
+            : { kind: 'altered', leafIndex: i, message: `leaf ${i}: the event does not match its leaf hash (altered)` }, n);
+        }
       }
       tree.append(h);
       const p = atSize();

@@ -10,7 +10,7 @@ import { testEnv, tenantWithToken, testApp, type TestEnv, DB_LABEL } from '../he
 import { systemContext } from '../../src/audit/context.ts';
 import { AuditLog } from '../../src/audit/log.ts';
 import { verifyTenantLog, type Problem } from '../../src/audit/verify.ts';
-import { ENTRY_JSON, EVENT_COLUMNS, entryLeafHash, jsonEntryLeafHash, parseEntryJson, type EventRow } from '../../src/audit/entry.ts';
+import { ENTRY_JSON, EVENT_COLUMNS, encodeEntry, entryLeafHash, entryTextSql, jsonEntryLeafHash, parseEntryJson, type EventRow } from '../../src/audit/entry.ts';
 import { inclusionProof, verifyInclusion } from '../../src/audit/merkle.ts';
 import { openCheckpoint, parseVerifierKey, signNote, generateSigningKey } from '../../src/audit/note.ts';
 import { runCommand } from '../../src/cli/commands.ts';
@@ -55,7 +55,7 @@ test(`${L} an untampered log verifies, with the CLI printing a one-line summary`
 });
 
 test(`${L} verify's one-JSON-text rows hash to the same leaves as the column rows (escapes, NULLs, non-ASCII)`, async () => {
-  const rows = (await sql<EventRow & { entry: string }>`select ${EVENT_COLUMNS}, ${ENTRY_JSON} from (values
+  const rows = (await sql<EventRow & { entry: string; text: string }>`select ${EVENT_COLUMNS}, ${ENTRY_JSON}, ${entryTextSql('té')} as text from (values
     (12345678901::bigint, 7::bigint, '2026-01-02 03:04:05.678901+01'::timestamptz, 'token', 'a"b\\c', 'service', null, 'clé\n\t', '::1',
       'TREAT', 'read', 'success', array['Patient/x', null, 'Obé/😀']::text[], '{}'::text[], e'{"k":"\\u0001\x01"}'),
     (1, 0, now(), 'user', 'u', 'role', 'site', null, null, 'EMER', 'search', 'failure', '{}', '{p1,p2}', null))
@@ -65,6 +65,8 @@ test(`${L} verify's one-JSON-text rows hash to the same leaves as the column row
     const a = parseEntryJson(row.entry);
     assert.equal(a[2], [7, 0][k]);
     assert.ok(jsonEntryLeafHash('té', 41, a).equals(entryLeafHash('té', 41, row)), `row ${k}`);
+    // verify's fast path: PostgreSQL's text is byte for byte the canonical entry (at the row's own index).
+    assert.equal(row.text, encodeEntry('té', [7, 0][k], row).toString('utf8'), `row ${k} (fast path)`);
   }
 });
 
