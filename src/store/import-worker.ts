@@ -17,6 +17,7 @@ parentPort!.on('message', (m: { id: number; tenantId: string; keyVersion: number
     keys = new TenantKeys(m.tenantId, 0, new Map(), Buffer.from(m.idxKey), m.keyVersion);
     keysByTenant.set(m.tenantId, keys);
   }
+  m.idxKey.fill(0); // this job's transferred copy; the cached TenantKeys holds its own
   const issues = m.resources.map((r) => validateResource(r));
   const tokens = m.resources.map((r, i) => (issues[i].length ? [] : resourceTokens(keys, r)));
   parentPort!.postMessage({ id: m.id, issues, tokens });
