@@ -267,6 +267,7 @@ export class AccessDecider {
     if (!relevant.length) return;
     const rows: { tenant_id: string; source_type: string; source_id: string; patient_id: string; patient_token: string; site_id: string; practitioner_id: string }[] = [];
     const byType = new Map<string, string[]>();
+    const tokens = new Map<string, string>(); // one keyed hash per patient, not per link
     for (const i of relevant) {
       if (!byType.has(i.type)) byType.set(i.type, []);
       byType.get(i.type)!.push(i.id);
@@ -275,7 +276,9 @@ export class AccessDecider {
         const k = `${l.patientId}|${l.siteId}|${l.practitionerId}`;
         if (seen.has(k)) continue;
         seen.add(k);
-        rows.push({ tenant_id: tenantId, source_type: i.type, source_id: i.id, patient_id: l.patientId, patient_token: compartmentToken(keys, l.patientId), site_id: l.siteId, practitioner_id: l.practitionerId });
+        let tok = tokens.get(l.patientId);
+        if (!tok) { tok = compartmentToken(keys, l.patientId); tokens.set(l.patientId, tok); }
+        rows.push({ tenant_id: tenantId, source_type: i.type, source_id: i.id, patient_id: l.patientId, patient_token: tok, site_id: l.siteId, practitioner_id: l.practitionerId });
         this.touch(tenantId, l.patientId);
       }
     }

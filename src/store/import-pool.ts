@@ -4,8 +4,10 @@ import { Worker } from 'node:worker_threads';
 import os from 'node:os';
 import { validateResource, type ValidationIssue } from '../fhir/validate.ts';
 import { resourceTokens } from './indexer.ts';
+import { withCompartmentToken } from '../auth/access-decision.ts';
 import type { TenantKeys } from '../vault/keyring.ts';
 
+/** Per resource: validation issues, and blind-index tokens including the compartment token (empty when invalid). */
 export interface Prepared { issues: ValidationIssue[][]; tokens: string[][] }
 interface Job { resolve: (v: Prepared) => void; reject: (e: Error) => void }
 
@@ -43,7 +45,7 @@ export class ImportPool {
   async prepareMany(keys: TenantKeys, idxKey: Buffer, resources: unknown[]): Promise<Prepared> {
     if (resources.length < 50) {
       const issues = resources.map((r) => validateResource(r));
-      return { issues, tokens: resources.map((r, i) => (issues[i].length ? [] : resourceTokens(keys, r))) };
+      return { issues, tokens: resources.map((r, i) => (issues[i].length ? [] : withCompartmentToken(keys, r, resourceTokens(keys, r)))) };
     }
     if (!this.workers.length) this.start();
     // One slice per worker: every batch uses all cores instead of queueing whole batches on one worker.

@@ -309,8 +309,10 @@ export class Repository {
     const keys = await this.keys(ctx);
     const now = new Date();
     const log = new WorkLog();
-    const pre = await this.importPool.prepareMany(keys, keys.indexKeyCopy(), resources);
     const ids = resources.map((r) => r?.id ?? randomUUID());
+    // Ids are given before the workers run: a Patient's compartment token is computed from its id there too.
+    const withIds = resources.map((r, i) => (r && typeof r === 'object' && !Array.isArray(r) && r.id === undefined ? { ...r, id: ids[i] } : r));
+    const pre = await this.importPool.prepareMany(keys, keys.indexKeyCopy(), withIds);
     const pids = resources.map((r, i) => (r?.resourceType === 'Patient' ? ids[i] : patientOf(r)));
     let rows: ReturnType<Repository['prepare']>[] = [];
     await this.guard(() => this.db.transaction().execute(async (tx) => {
@@ -375,7 +377,8 @@ export class Repository {
     log.note(type, id, resource);
     // Everything in a patient's compartment is sealed under their own key too (crypto-shredding).
     const body = this.cipher.seal(keys, resourceAad(tenantId, type, id, version), Buffer.from(JSON.stringify(resource)), patientKey);
-    const tokens = withCompartmentToken(keys, resource, done?.tokens ?? resourceTokens(keys, resource));
+    // Import workers return the tokens with the compartment token already added.
+    const tokens = done ? done.tokens : withCompartmentToken(keys, resource, resourceTokens(keys, resource));
     return { tenant_id: tenantId, resource_type: type, id, version, last_updated: now, deleted: false, body, tokens, resource };
   }
 
