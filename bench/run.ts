@@ -29,7 +29,8 @@ async function resetDatabase() {
   if (process.env.DATABASE_URL) {
     const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
     await c.connect();
-    await c.query('drop schema if exists cerbere_bench cascade');
+    // The schema benchEnv opens (CERBERE_BENCH_SCHEMA), never another run's.
+    await c.query(`drop schema if exists ${pg.escapeIdentifier(process.env.CERBERE_BENCH_SCHEMA || 'cerbere_bench')} cascade`);
     await c.end();
   } else rmSync(join(OUT, 'pglite'), { recursive: true, force: true });
 }
@@ -63,7 +64,8 @@ async function importBench() {
   const smallToken = (await createApiToken(svc.database.db, 'bench-small', 'service', 'bench')).token;
   await svc.close();
 
-  // Same read path without encryption, on its own tenant of 20,000 patients.
+  // Same read path without encryption, on its own tenant of 20,000 patients (--no-plain skips it while iterating on the import).
+  if (args.includes('--no-plain')) { writeFileSync(STATE, JSON.stringify({ ids, nirs, token, plainIds: [], plainToken: '', patients: PATIENTS })); return; }
   const plain = await benchServices({ plain: true, poolSize: 6 });
   await createTenant(plain.database.db, plain.keyring, 'bench-plain', 'Bench lab (plaintext, bench only)');
   await seedTenant(plain, 'bench-plain', { patients: 20_000, seed: 20000, ordersPerPatient: 0, batchSize: 1000 }, { line: () => {}, progress: () => {} });

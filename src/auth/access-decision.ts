@@ -291,6 +291,7 @@ export class AccessDecider {
     const rows: { tenant_id: string; source_type: string; source_id: string; patient_id: string; patient_token: string; site_id: string; practitioner_id: string; expires_at: Date | null }[] = [];
     const byType = new Map<string, string[]>();
     const now = Date.now();
+    const tokens = new Map<string, string>(); // one keyed hash per patient, not per link
     for (const i of relevant) {
       if (!byType.has(i.type)) byType.set(i.type, []);
       byType.get(i.type)!.push(i.id);
@@ -301,16 +302,24 @@ export class AccessDecider {
         const k = `${l.patientId}|${l.siteId}|${l.practitionerId}`;
         if (seen.has(k)) continue;
         seen.add(k);
-        rows.push({ tenant_id: tenantId, source_type: i.type, source_id: i.id, patient_id: l.patientId, patient_token: compartmentToken(keys, l.patientId), site_id: l.siteId, practitioner_id: l.practitionerId, expires_at: expires });
+        let tok = tokens.get(l.patientId);
+        if (!tok) { tok = compartmentToken(keys, l.patientId); tokens.set(l.patientId, tok); }
+        rows.push({ tenant_id: tenantId, source_type: i.type, source_id: i.id, patient_id: l.patientId, patient_token: tok, site_id: l.siteId, practitioner_id: l.practitionerId, expires_at: expires });
         this.touch(tenantId, l.patientId);
       }
     }
+    // Arrays as single parameters (= any, unnest): an import batch of 1,000 patients is two short statements.
     for (const [type, ids] of byType) {
-      const old = await tx.deleteFrom('care_links').where('tenant_id', '=', tenantId).where('source_type', '=', type).where('source_id', 'in', ids)
-        .returning('patient_id').execute();
+      const old = (await sql<{ patient_id: string }>`delete from care_links where tenant_id = ${tenantId} and source_type = ${type}
+        and source_id = any(${ids}::text[]) returning patient_id`.execute(tx)).rows;
       for (const o of old) this.touch(tenantId, o.patient_id);
     }
-    for (let i = 0; i < rows.length; i += 5000) await tx.insertInto('care_links').values(rows.slice(i, i + 5000)).execute();
+    if (!rows.length) return;
+    await sql`insert into care_links (tenant_id, source_type, source_id, patient_id, patient_token, site_id, practitioner_id, expires_at)
+      select ${tenantId}, t, s, p, k::bigint, si, pr, e::timestamptz
+      from unnest(${rows.map((r) => r.source_type)}::text[], ${rows.map((r) => r.source_id)}::text[], ${rows.map((r) => r.patient_id)}::text[],
+        ${rows.map((r) => r.patient_token)}::text[], ${rows.map((r) => r.site_id)}::text[], ${rows.map((r) => r.practitioner_id)}::text[],
+        ${rows.map((r) => r.expires_at?.toISOString() ?? null)}::text[]) as x(t, s, p, k, si, pr, e)`.execute(tx);
   }
 
   // ---- bulk limits -------------------------------------------------------------------------

@@ -4,8 +4,10 @@ import { Worker } from 'node:worker_threads';
 import os from 'node:os';
 import { validateResource, type ValidationIssue } from '../fhir/validate.ts';
 import { resourceTokens } from './indexer.ts';
+import { withCompartmentToken } from '../auth/access-decision.ts';
 import type { TenantKeys } from '../vault/keyring.ts';
 
+/** Per resource: validation issues, and blind-index tokens including the compartment token (empty when invalid). */
 export interface Prepared { issues: ValidationIssue[][]; tokens: string[][] }
 interface Job { resolve: (v: Prepared) => void; reject: (e: Error) => void }
 
@@ -14,6 +16,7 @@ export class ImportPool {
   private readonly jobs = new Map<number, Job>();
   private next = 0;
   private rr = 0;
+  private readonly pending = new Map<Worker, number>();
 
   constructor(private readonly size = Number(process.env.CERBERE_IMPORT_WORKERS) || Math.max(1, os.availableParallelism())) {}
 
@@ -42,20 +45,38 @@ export class ImportPool {
   async prepareMany(keys: TenantKeys, idxKey: Buffer, resources: unknown[]): Promise<Prepared> {
     if (resources.length < 50) {
       const issues = resources.map((r) => validateResource(r));
-      return { issues, tokens: resources.map((r, i) => (issues[i].length ? [] : resourceTokens(keys, r))) };
+      return { issues, tokens: resources.map((r, i) => (issues[i].length ? [] : withCompartmentToken(keys, r, resourceTokens(keys, r)))) };
     }
     if (!this.workers.length) this.start();
+    // One slice per worker: every batch uses all cores instead of queueing whole batches on one worker.
+    const per = Math.max(50, Math.ceil(resources.length / this.workers.length));
+    const parts: Promise<Prepared>[] = [];
+    try {
+      for (let at = 0; at < resources.length; at += per) parts.push(this.run(idxKey, keys, resources.slice(at, at + per)));
+      const done = await Promise.all(parts);
+      return { issues: done.flatMap((d) => d.issues), tokens: done.flatMap((d) => d.tokens) };
+    } finally {
+      idxKey.fill(0);
+    }
+  }
+
+  private async run(idxKey: Buffer, keys: TenantKeys, resources: unknown[]): Promise<Prepared> {
     const w = this.workers[this.rr++ % this.workers.length];
     const id = this.next++;
+    this.pending.set(w, (this.pending.get(w) ?? 0) + 1);
     w.ref(); // keep the process alive while a job is pending
     try {
       return await new Promise<Prepared>((resolve, reject) => {
         this.jobs.set(id, { resolve, reject });
-        w.postMessage({ id, tenantId: keys.tenantId, keyVersion: keys.loadedAt, idxKey, resources });
+        // The key crosses in its own ArrayBuffer, transferred: a Buffer view would clone its whole 8 KiB
+        // allocation pool (other secrets included) into the worker, and a transferred copy leaves none here.
+        const key = new Uint8Array(idxKey);
+        w.postMessage({ id, tenantId: keys.tenantId, keyVersion: keys.loadedAt, idxKey: key, resources }, [key.buffer]);
       });
     } finally {
-      idxKey.fill(0);
-      if (![...this.jobs.keys()].length) w.unref();
+      const left = (this.pending.get(w) ?? 1) - 1;
+      this.pending.set(w, left);
+      if (!left) w.unref();
     }
   }
 

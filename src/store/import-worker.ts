@@ -4,6 +4,7 @@ import { parentPort } from 'node:worker_threads';
 import { loadFhirDefinitions, validateResource } from '../fhir/validate.ts';
 import { TenantKeys } from '../vault/keyring.ts';
 import { resourceTokens } from './indexer.ts';
+import { withCompartmentToken } from '../auth/access-decision.ts';
 
 loadFhirDefinitions();
 const keysByTenant = new Map<string, TenantKeys>();
@@ -17,7 +18,8 @@ parentPort!.on('message', (m: { id: number; tenantId: string; keyVersion: number
     keys = new TenantKeys(m.tenantId, 0, new Map(), Buffer.from(m.idxKey), m.keyVersion);
     keysByTenant.set(m.tenantId, keys);
   }
+  m.idxKey.fill(0); // this job's transferred copy; the cached TenantKeys holds its own
   const issues = m.resources.map((r) => validateResource(r));
-  const tokens = m.resources.map((r, i) => (issues[i].length ? [] : resourceTokens(keys, r)));
+  const tokens = m.resources.map((r, i) => (issues[i].length ? [] : withCompartmentToken(keys, r, resourceTokens(keys, r))));
   parentPort!.postMessage({ id: m.id, issues, tokens });
 });

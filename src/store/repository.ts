@@ -309,20 +309,23 @@ export class Repository {
     const keys = await this.keys(ctx);
     const now = new Date();
     const log = new WorkLog();
-    const pre = await this.importPool.prepareMany(keys, keys.indexKeyCopy(), resources);
     const ids = resources.map((r) => r?.id ?? randomUUID());
+    // Ids are given before the workers run: a Patient's compartment token is computed from its id there too.
+    const withIds = resources.map((r, i) => (r && typeof r === 'object' && !Array.isArray(r) && r.id === undefined ? { ...r, id: ids[i] } : r));
+    const pre = await this.importPool.prepareMany(keys, keys.indexKeyCopy(), withIds);
     const pids = resources.map((r, i) => (r?.resourceType === 'Patient' ? ids[i] : patientOf(r)));
-    const pks = await this.guard(() => this.deps.keyring.ensurePatientKeys(this.db, keys, pids.filter((p): p is string => !!p)));
-    const prepared = resources.map((r, i) => this.prepare(keys, ctx.tenantId, r, ids[i], 1, now, log, { issues: pre.issues[i], tokens: pre.tokens[i] }, pids[i] ? pks.get(pids[i]!) : undefined));
-    const rows = prepared.map(({ resource: _r, ...row }) => row);
+    let rows: ReturnType<Repository['prepare']>[] = [];
     await this.guard(() => this.db.transaction().execute(async (tx) => {
+      // Patient keys are created in the import's transaction: a failed batch leaves no key behind.
+      const pks = await this.deps.keyring.ensurePatientKeys(tx, keys, pids.filter((p): p is string => !!p));
+      rows = resources.map((r, i) => this.prepare(keys, ctx.tenantId, r, ids[i], 1, now, log, { issues: pre.issues[i], tokens: pre.tokens[i] }, pids[i] ? pks.get(pids[i]!) : undefined));
       // unnest over arrays: one short statement for the whole batch (bodies travel as base64 text).
       await sql`insert into resources (tenant_id, resource_type, id, version, last_updated, deleted, body, tokens)
         select ${ctx.tenantId}, t, i, 1, ${now}, false, decode(b, 'base64'), k::bigint[]
         from unnest(${rows.map((r) => r.resource_type)}::text[], ${rows.map((r) => r.id)}::text[], ${rows.map((r) => r.body.toString('base64'))}::text[],
           ${rows.map((r) => `{${r.tokens.join(',')}}`)}::text[]) as x(t, i, b, k)`.execute(tx);
       await this.checkReferences(tx, ctx.tenantId, log.outgoing);
-      await this.access.syncLinks(tx, keys, ctx.tenantId, prepared.map((p) => ({ type: p.resource_type, id: p.id, resource: p.resource })));
+      await this.access.syncLinks(tx, keys, ctx.tenantId, rows.map((p) => ({ type: p.resource_type, id: p.id, resource: p.resource })));
       await this.deps.audit.appendInTransaction(tx, ctx, [{ action: 'create', outcome: 'success', resourceRefs: log.refs, patientIds: log.patients, detail: 'import' }]);
     }));
     return rows.map((r) => r.id);
@@ -374,7 +377,8 @@ export class Repository {
     log.note(type, id, resource);
     // Everything in a patient's compartment is sealed under their own key too (crypto-shredding).
     const body = this.cipher.seal(keys, resourceAad(tenantId, type, id, version), Buffer.from(JSON.stringify(resource)), patientKey);
-    const tokens = withCompartmentToken(keys, resource, done?.tokens ?? resourceTokens(keys, resource));
+    // Import workers return the tokens with the compartment token already added.
+    const tokens = done ? done.tokens : withCompartmentToken(keys, resource, resourceTokens(keys, resource));
     return { tenant_id: tenantId, resource_type: type, id, version, last_updated: now, deleted: false, body, tokens, resource };
   }
 

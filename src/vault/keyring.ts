@@ -69,7 +69,12 @@ export class TenantKeys {
   /** Versions of the 'enc' key this object can open. */
   get encVersions(): number[] { return [...this.encKeys.keys()]; }
   /** Copies of the index keys (newest first, concatenated), for import workers (same process; never stored or logged). */
-  indexKeyCopy(): Buffer { return Buffer.concat(this.idxVersions.map((v) => this.idxKeys.get(v)!)); }
+  indexKeyCopy(): Buffer {
+    // Buffer.alloc, not concat: a pooled slice would share its 8 KiB pool with unrelated data.
+    const out = Buffer.alloc(this.idxVersions.length * KEY_BYTES);
+    this.idxVersions.forEach((v, i) => this.idxKeys.get(v)!.copy(out, i * KEY_BYTES));
+    return out;
+  }
   /** HKDF subkeys per resource type and search parameter, one per active index key version (newest first), cached.
    *  Writes store tokens under all of them; queries match any (index key rotation keeps search working). */
   subkeysFor(resourceType: string, param: string): Buffer[] {
@@ -238,32 +243,36 @@ export class Keyring {
     try { keys.patients.set(keyNo, unwrapPatientKey(keys, keyNo, wrapped, wrapVersion)); } catch { /* left missing: the read fails closed */ }
   }
 
-  /** The key of each patient id, created (random, wrapped) for patients that have none yet. Runs in the caller's transaction. */
+  /** The key of each patient id, created (random, wrapped) for patients that have none yet. Runs in the caller's transaction.
+   *  Ids travel as one array parameter (= any), not one placeholder each: a 1,000-patient import batch is 2-3 short statements. */
   async ensurePatientKeys(db: Db, keys: TenantKeys, patientIds: Iterable<string>): Promise<Map<string, PatientKeyRef>> {
     const ids = [...new Set(patientIds)];
     const out = new Map<string, PatientKeyRef>();
     if (!ids.length) return out;
     const fetch = async (list: string[]) => {
-      const rows = await db.selectFrom('patient_keys').select(['patient_id', 'key_no', 'wrapped', 'wrap_version'])
-        .where('tenant_id', '=', keys.tenantId).where('patient_id', 'in', list).execute();
+      const rows = (await sql<{ patient_id: string; key_no: number; wrapped: Uint8Array; wrap_version: number }>`select patient_id, key_no, wrapped, wrap_version
+        from patient_keys where tenant_id = ${keys.tenantId} and patient_id = any(${list}::text[])`.execute(db)).rows;
       for (const r of rows) {
         let k = keys.patients.get(r.key_no);
         if (!k) { k = unwrapPatientKey(keys, r.key_no, r.wrapped, r.wrap_version); keys.patients.set(r.key_no, k); }
         out.set(r.patient_id, { keyNo: r.key_no, key: k });
       }
     };
-    for (let i = 0; i < ids.length; i += 5000) await fetch(ids.slice(i, i + 5000));
+    await fetch(ids);
     const missing = ids.filter((id) => !out.has(id));
     if (!missing.length) return out;
     const nos = (await sql<{ n: number }>`select nextval('patient_key_seq')::int as n from generate_series(1, ${missing.length})`.execute(db)).rows.map((r) => Number(r.n));
     const fresh = missing.map((pid, i) => ({ pid, keyNo: nos[i], key: randomBytes(32) }));
-    await sql`insert into patient_keys (tenant_id, key_no, patient_id, wrap_version, wrapped)
+    const inserted = new Set((await sql<{ patient_id: string }>`insert into patient_keys (tenant_id, key_no, patient_id, wrap_version, wrapped)
       select ${keys.tenantId}, n, p, ${keys.encVersion}, decode(w, 'base64')
       from unnest(${fresh.map((f) => f.keyNo)}::int[], ${fresh.map((f) => f.pid)}::text[], ${fresh.map((f) => wrapPatientKey(keys, f.keyNo, f.key).toString('base64'))}::text[]) as x(n, p, w)
-      on conflict (tenant_id, patient_id) do nothing`.execute(db);
-    for (const f of fresh) f.key.fill(0);
-    // Re-read: a concurrent transaction may have created some of them first.
-    for (let i = 0; i < missing.length; i += 5000) await fetch(missing.slice(i, i + 5000));
+      on conflict (tenant_id, patient_id) do nothing returning patient_id`.execute(db)).rows.map((r) => r.patient_id));
+    for (const f of fresh) {
+      if (inserted.has(f.pid)) { keys.patients.set(f.keyNo, f.key); out.set(f.pid, { keyNo: f.keyNo, key: f.key }); } else f.key.fill(0);
+    }
+    // A concurrent transaction created the others first: theirs are the keys.
+    const lost = missing.filter((id) => !inserted.has(id));
+    if (lost.length) await fetch(lost);
     return out;
   }
 
