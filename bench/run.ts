@@ -26,6 +26,8 @@ const results: Record<string, string> = {};
 const report = (k: string, v: string) => { results[k] = v; console.log(`${k}: ${v}`); };
 
 async function resetDatabase() {
+  // The checkpoint copies outside the database belong to the log being dropped (else: "fork?" warnings).
+  rmSync(join(OUT, 'pglite', 'checkpoints'), { recursive: true, force: true });
   if (process.env.DATABASE_URL) {
     const c = new pg.Client({ connectionString: process.env.DATABASE_URL });
     await c.connect();

@@ -1,6 +1,6 @@
 // Worker thread of the access log on PostgreSQL: receives group-commit batches of events as one JSON
 // string, sends the append statement on its own connection and answers once it has committed; also runs
-// the periodic integration (hashing events into the Merkle tree), so neither takes the main thread.
+// the periodic integration (hashing events into the Merkle tree) when asked, so neither takes the main thread.
 import { parentPort, workerData } from 'node:worker_threads';
 import pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
@@ -12,8 +12,8 @@ import { Integrator } from './integrator.ts';
 type Message = { id: number; rows: string } | { id: number; integrate: true } | { close: true };
 
 const conn = workerData as PgConnection;
-// Two connections: a batch never waits behind an integration transaction.
-const pool = new pg.Pool(pgPoolConfig(conn, 2));
+// One connection: a thread either appends batches or integrates (services.ts starts one of each).
+const pool = new pg.Pool(pgPoolConfig(conn, 1));
 pool.on('error', () => { /* a dropped idle client; the next batch reports failure */ });
 const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
 const integrator = new Integrator(db, 10_000, (message) => parentPort!.postMessage({ report: message }));
