@@ -274,6 +274,18 @@ export const MIGRATIONS: Migration[] = [
       `UPDATE care_links SET expires_at = now() + interval '90 days' WHERE source_type <> 'Patient'`,
     ],
   },
+  {
+    version: 14,
+    name: 'audit-patients-index-no-pending-list',
+    statements: [
+      // Each event names one or a few patients: with GIN's pending list, every ~4 MB of events one append
+      // (holding the tenant's audit_log_head lock) merged the list and stalled every read waiting for its
+      // batch for 100–300 ms (p99 at 1,000 req/s: 108–333 ms; 11–16 ms without the list). Entries go
+      // straight into the index instead, and the pending list left is merged now.
+      `ALTER INDEX audit_events_patients SET (fastupdate = off)`,
+      `SELECT gin_clean_pending_list('audit_events_patients'::regclass)`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<DB>): Promise<number[]> {
