@@ -116,6 +116,17 @@ async function readBench() {
   const plain: any[] = [];
   const unlogged: any[] = [];
   const smallPaths = (st.smallIds ?? []).map((id: string) => `/fhir/Patient/${id}`);
+  // Latency at a steady 1,000 req/s, on a fresh server warmed at that rate: right after a saturation run
+  // the server is still integrating the burst's events into the log, which is recovery, not steady state.
+  {
+    const srv = await startServer(false, port);
+    await checked({ url, paths: encPaths, token: st.token, connections: 20, seconds: 5, rate: 1000 });
+    const fixed = await checked({ url, paths: encPaths, token: st.token, connections: 20, seconds: SECONDS, rate: 1000 });
+    report(`Patient read at 1,000 req/s (${DB}, steady state)`, `p50 ${fixed.latency.p50} ms, p99 ${fixed.latency.p99} ms`);
+    const nir = await checked({ url, paths: st.nirs.map((n: string) => `/fhir/Patient?identifier=${n}`), token: st.token, connections: 1, seconds: Math.min(SECONDS, 10) });
+    report(`search by NIR among ${st.patients} patients (${DB}, 1 connection)`, `p50 ${nir.latency.p50} ms, p99 ${nir.latency.p99} ms, ${Math.round(nir.requests.average)} req/s`);
+    await stopServer(srv);
+  }
   for (let round = 0; round < 2; round++) {
     // Encrypted without the access log (bench-only): what the log costs the read path.
     {
@@ -133,10 +144,8 @@ async function readBench() {
       enc.push(r);
       console.log(`  round ${round + 1} encrypted: ${Math.round(r.requests.average)} req/s`);
       if (round === 0) {
-        const fixed = await checked({ url, paths: encPaths, token: st.token, connections: 20, seconds: SECONDS, rate: 1000 });
-        report(`Patient read at 1,000 req/s (${DB})`, `p50 ${fixed.latency.p50} ms, p99 ${fixed.latency.p99} ms`);
-        const nir = await checked({ url, paths: st.nirs.map((n: string) => `/fhir/Patient?identifier=${n}`), token: st.token, connections: 1, seconds: Math.min(SECONDS, 10) });
-        report(`search by NIR among ${st.patients} patients (${DB}, 1 connection)`, `p50 ${nir.latency.p50} ms, p99 ${nir.latency.p99} ms, ${Math.round(nir.requests.average)} req/s`);
+        const after = await checked({ url, paths: encPaths, token: st.token, connections: 20, seconds: SECONDS, rate: 1000 });
+        report(`Patient read at 1,000 req/s right after that saturation run (${DB}, log integration catching up)`, `p50 ${after.latency.p50} ms, p99 ${after.latency.p99} ms`);
       }
       // The same server on the 20,000-patient encrypted tenant: the pair of the plaintext run below.
       if (smallPaths.length) {
