@@ -48,6 +48,8 @@ export interface AuthConfig {
   argon2MemoryKib: number; argon2Time: number; argon2Concurrency: number; lockoutFailures: number; lockoutMinutes: number; ipFailures: number;
     /** Nice value of the argon2 threads (0–19): logins yield the CPU to request serving. */
     argon2Nice: number;
+    /** Login password checks per second in this process (0: 6 per core); beyond, logins answer 503 busy. */
+    loginChecksPerSecond: number;
 }
 
 export class ConfigError extends Error {}
@@ -128,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       argon2Time: int(env, 'CERBERE_ARGON2_TIME', 2, 2, 20),
       argon2Concurrency: int(env, 'CERBERE_ARGON2_CONCURRENCY', 0, 0, 256),
       argon2Nice: int(env, 'CERBERE_ARGON2_NICE', 10, 0, 19),
+      loginChecksPerSecond: int(env, 'CERBERE_LOGIN_CHECKS_PER_SECOND', 0, 0, 100_000),
       lockoutFailures: int(env, 'CERBERE_LOCKOUT_FAILURES', 5, 3, 100),
       lockoutMinutes: int(env, 'CERBERE_LOCKOUT_MINUTES', 15, 1, 24 * 60),
       ipFailures: int(env, 'CERBERE_IP_FAILURES', 50, 5, 100_000),

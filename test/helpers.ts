@@ -35,7 +35,8 @@ export interface TestEnv {
 export async function testEnv(opts: { provider?: KeyProvider; cipher?: ResourceCipher; onDisk?: boolean; env?: Record<string, string> } = {}): Promise<TestEnv> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cerbere-test-'));
   const database = await openTestDatabase(opts.onDisk ? dataDir : undefined);
-  const config = loadConfig({ CERBERE_DATA_DIR: dataDir, CERBERE_DEMO: 'false', ...opts.env });
+  // Tests log in faster than a person: the login budget (CERBERE_LOGIN_CHECKS_PER_SECOND) has its own test.
+  const config = loadConfig({ CERBERE_DATA_DIR: dataDir, CERBERE_DEMO: 'false', CERBERE_LOGIN_CHECKS_PER_SECOND: '1000', ...opts.env });
   const services = await openServices(config, { database, provider: opts.provider ?? new LocalKeyFileProvider(randomBytes(32)), cipher: opts.cipher });
   return {
     services, database, dataDir,

@@ -35,6 +35,30 @@ export function argon2Busy(): boolean {
   return argon.pendingCount >= argon.concurrency * QUEUE_PER_SLOT;
 }
 
+// Password checks per second at login (token bucket, burst of two seconds' worth): a flood of attempts
+// from many addresses gets the same "busy" answer beyond it, so argon2id (≈ 20 ms of CPU each) cannot
+// take the CPU that serving already signed-in staff needs. 0: 6 per core (12 on 2 cores ≈ 0.25 core).
+let perSecond = 6 * availableParallelism();
+let tokens = 2 * perSecond;
+let refilledAt = Date.now();
+
+/** Sets the login password-check budget of this process (0: 6 per core). */
+export function setLoginCheckBudget(n: number): void {
+  perSecond = n > 0 ? n : 6 * availableParallelism();
+  tokens = 2 * perSecond;
+  refilledAt = Date.now();
+}
+
+/** Takes one login password check from the budget; false when it is spent for now. */
+export function takeLoginCheck(): boolean {
+  const now = Date.now();
+  tokens = Math.min(2 * perSecond, tokens + ((now - refilledAt) / 1000) * perSecond);
+  refilledAt = now;
+  if (tokens < 1) return false;
+  tokens -= 1;
+  return true;
+}
+
 export function hashPassword(password: string, p: Argon2Params): Promise<string> {
   return argon(() => pool.run<string>({ op: 'hash', password, options: { algorithm: Algorithm.Argon2id, memoryCost: p.memoryCost, timeCost: p.timeCost, parallelism: p.parallelism } }));
 }

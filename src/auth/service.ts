@@ -11,7 +11,7 @@ import type { KeyProvider } from '../vault/key-provider.ts';
 import type { AuditRecorder, AccessEvent } from '../audit/recorder.ts';
 import type { AccessContext, Actor } from '../audit/context.ts';
 import { Accounts, type AccountRow, type AccountKind } from './accounts.ts';
-import { argon2Busy, checkPasswordPolicy, hashPassword, needsRehash, setArgon2Concurrency, verifyPassword, type Argon2Params } from './passwords.ts';
+import { argon2Busy, checkPasswordPolicy, hashPassword, needsRehash, setArgon2Concurrency, setLoginCheckBudget, takeLoginCheck, verifyPassword, type Argon2Params } from './passwords.ts';
 import { checkTotp, newTotpSecret, totpUri } from './totp.ts';
 import { openThrottle, type ThrottleRule, type ThrottleStore } from './throttle.ts';
 import { AccessTokenSigner, type AccessClaims } from './access-tokens.ts';
@@ -92,6 +92,7 @@ export class AuthService {
     this.passkeys = new Passkeys(db, config.publicUrl);
     this.argon = { memoryCost: config.argon2MemoryKib, timeCost: config.argon2Time, parallelism: 1 };
     setArgon2Concurrency(config.argon2Concurrency, config.argon2Nice);
+    setLoginCheckBudget(config.loginChecksPerSecond);
   }
 
   static async open(db: Kysely<DB>, keyring: Keyring, provider: KeyProvider, audit: AuditRecorder, config: AuthConfig, opts: { throttle?: ThrottleStore; mailer?: Mailer } = {}): Promise<AuthService> {
@@ -336,8 +337,8 @@ export class AuthService {
    */
   async login(tenantId: unknown, email: unknown, password: unknown, req: RequestInfo = {}): Promise<{ mfaTicket: string; methods: string[] }> {
     if (typeof tenantId !== 'string' || !TENANT_ID.test(tenantId) || typeof email !== 'string' || email.length > 320 || typeof password !== 'string') throw GENERIC();
-    // Load shedding, the same for every e-mail: too many password checks already waiting.
-    if (argon2Busy()) throw new AuthError(503, 'busy', 'the server is busy; try again shortly', 1);
+    // Load shedding, the same for every e-mail: too many password checks waiting, or the budget spent.
+    if (argon2Busy() || !takeLoginCheck()) throw new AuthError(503, 'busy', 'the server is busy; try again shortly', 1);
     if (!(await this.tenantExists(tenantId))) { await this.dummyVerify(password); throw GENERIC(); }
     const index = await this.accounts.emailIndex(tenantId, email);
     const acctKey = `acct:${Accounts.identifierHash(index)}`;

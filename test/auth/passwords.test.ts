@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hashRaw, parseOptions, Algorithm } from '@node-rs/argon2';
-import { argon2Busy, setArgon2Concurrency, breachedList, checkPasswordPolicy, hashPassword, isBreached, MIN_ARGON2, needsRehash, PasswordPolicyError, verifyPassword } from '../../src/auth/passwords.ts';
+import { argon2Busy, setArgon2Concurrency, setLoginCheckBudget, takeLoginCheck, breachedList, checkPasswordPolicy, hashPassword, isBreached, MIN_ARGON2, needsRehash, PasswordPolicyError, verifyPassword } from '../../src/auth/passwords.ts';
 import { loadConfig } from '../../src/config.ts';
 
 test('argon2id known answer (reference implementation test vector; RFC 9106 needs associated data, which @node-rs/argon2 does not expose)', async () => {
@@ -55,5 +55,17 @@ test('argon2 computations are bounded (cores - 1 by default); a full queue repor
     assert.equal(argon2Busy(), false);
   } finally {
     setArgon2Concurrency(0);
+  }
+});
+
+test('login password checks have a per-second budget (burst of two seconds), then logins are shed', async () => {
+  setLoginCheckBudget(2);
+  try {
+    const taken = Array.from({ length: 6 }, () => takeLoginCheck());
+    assert.deepEqual(taken, [true, true, true, true, false, false], 'burst of 4, then spent');
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(takeLoginCheck(), true, 'refilled at 2 per second');
+  } finally {
+    setLoginCheckBudget(1000);
   }
 });
