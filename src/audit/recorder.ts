@@ -20,16 +20,14 @@ export class AuditUnavailableError extends Error {
   constructor() { super('the access log cannot be written'); }
 }
 
-type Row = EventRow;
-
-function toRow(ctx: AccessContext, e: AccessEvent): Row {
+function toRow(ctx: AccessContext, e: AccessEvent): EventRow {
   return [
     ctx.tenantId, ctx.actor.kind, ctx.actor.id, ctx.actor.role, ctx.actor.siteId ?? null, ctx.client?.tokenId ?? null,
     ctx.client?.ip ?? null, ctx.purpose, e.action, e.outcome, JSON.stringify(e.resourceRefs), JSON.stringify([...new Set(e.patientIds)]), e.detail ?? null,
   ];
 }
 
-interface Pending { row: Row; resolve: () => void; reject: (e: Error) => void }
+interface Pending { row: EventRow; resolve: () => void; reject: (e: Error) => void }
 
 export class AuditRecorder {
   private queue: Pending[] = [];

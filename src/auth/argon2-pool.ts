@@ -3,11 +3,10 @@
 // libuv's shared pool at normal priority. Callers bound concurrency to the number of threads.
 import { Worker } from 'node:worker_threads';
 
-interface Job { resolve: (v: any) => void; reject: (e: Error) => void }
+interface Job { worker: Worker; resolve: (v: any) => void; reject: (e: Error) => void }
 
 export class Argon2Pool {
   private readonly idle: Worker[] = [];
-  private readonly all = new Set<Worker>();
   private readonly jobs = new Map<number, Job>();
   private next = 0;
 
@@ -24,16 +23,14 @@ export class Argon2Pool {
     });
     // A dead worker fails its job (a login answers "no") and leaves the pool; another is started on demand.
     const gone = () => {
-      this.all.delete(w);
       const i = this.idle.indexOf(w);
       if (i >= 0) this.idle.splice(i, 1);
-      const mine = [...this.jobs].filter(([, j]) => (j as any).worker === w);
+      const mine = [...this.jobs].filter(([, j]) => j.worker === w);
       for (const [id, j] of mine) { this.jobs.delete(id); j.reject(new Error('argon2 worker stopped')); }
     };
     w.on('error', gone);
     w.on('exit', gone);
     w.unref();
-    this.all.add(w);
     return w;
   }
 
@@ -42,7 +39,7 @@ export class Argon2Pool {
     const w = this.idle.pop() ?? this.spawn();
     const id = this.next++;
     return new Promise<T>((resolve, reject) => {
-      this.jobs.set(id, { resolve, reject, worker: w } as Job);
+      this.jobs.set(id, { worker: w, resolve, reject });
       w.ref(); // a pending computation keeps the process alive
       w.postMessage({ id, ...message });
     });
@@ -50,6 +47,6 @@ export class Argon2Pool {
 
   /** Stops threads beyond `keep` idle ones (after the concurrency was lowered). */
   trim(keep: number): void {
-    while (this.idle.length > keep) { const w = this.idle.pop()!; this.all.delete(w); void w.terminate(); }
+    while (this.idle.length > keep) void this.idle.pop()!.terminate();
   }
 }
