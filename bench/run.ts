@@ -20,7 +20,8 @@ const cmd = args.find((a) => !a.startsWith('--') && Number.isNaN(Number(a))) ?? 
 const PATIENTS = flag('patients', 491_840);
 const SECONDS = flag('seconds', 15);
 const DB = process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite';
-const STATE = join(OUT, `state-${DB}.json`);
+// A run on another schema (CERBERE_BENCH_SCHEMA) keeps its own state: it must not replace the main data set's.
+const STATE = join(OUT, `state-${DB}${process.env.DATABASE_URL && process.env.CERBERE_BENCH_SCHEMA ? `-${process.env.CERBERE_BENCH_SCHEMA}` : ''}.json`);
 
 const results: Record<string, string> = {};
 const report = (k: string, v: string) => { results[k] = v; console.log(`${k}: ${v}`); };

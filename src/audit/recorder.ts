@@ -4,7 +4,7 @@
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../store/schema.ts';
 import type { PreparedQuery } from '../store/db.ts';
-import { APPEND_SQL, appendParams, type EventRow } from './append-sql.ts';
+import { APPEND_SQL, appendParams, pgTextArray, type EventRow } from './append-sql.ts';
 import type { AppendThread } from './append-thread.ts';
 import type { AccessContext } from './context.ts';
 
@@ -23,7 +23,7 @@ export class AuditUnavailableError extends Error {
 function toRow(ctx: AccessContext, e: AccessEvent): EventRow {
   return [
     ctx.tenantId, ctx.actor.kind, ctx.actor.id, ctx.actor.role, ctx.actor.siteId ?? null, ctx.client?.tokenId ?? null,
-    ctx.client?.ip ?? null, ctx.purpose, e.action, e.outcome, JSON.stringify(e.resourceRefs), JSON.stringify([...new Set(e.patientIds)]), e.detail ?? null,
+    ctx.client?.ip ?? null, ctx.purpose, e.action, e.outcome, pgTextArray(e.resourceRefs), pgTextArray([...new Set(e.patientIds)]), e.detail ?? null,
   ];
 }
 

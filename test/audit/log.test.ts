@@ -222,3 +222,27 @@ test(`${L} concurrent reads and writes of one tenant get dense positions in comm
   await env.services.log.checkpoint('conc');
   assert.equal((await verifyTenantLog(db(), env.services.log, 'conc')).problem, null);
 });
+
+test(`${L} one append batch across tenants keeps values exact and positions gap-free per tenant`, async () => {
+  const odd = ['Patient/a"b', 'x\\y', 'NULL', 'a,b{c}', ' sp ', 'Obé/😀', ''];
+  await tenantWithToken(env.services, 'mix-a');
+  await tenantWithToken(env.services, 'mix-b');
+  const a = systemContext('mix-a', 'TREAT');
+  const b = systemContext('mix-b', 'TREAT');
+  // Interleaved tenants in one group-commit batch, then a second batch on top.
+  await Promise.all([
+    env.services.audit.record(a, { action: 'read', outcome: 'success', resourceRefs: odd, patientIds: ['p1', 'p1', 'p2'] }),
+    env.services.audit.record(b, { action: 'read', outcome: 'success', resourceRefs: [], patientIds: [] }),
+    env.services.audit.record(a, { action: 'search', outcome: 'success', resourceRefs: ['Patient/p3'], patientIds: ['p3'] }),
+  ]);
+  await env.services.audit.appendInTransaction(db(), b, [event(1), event(2)]);
+  const rows = (await sql<{ tenant_id: string; leaf_index: string; action: string; resource_refs: string[]; patient_ids: string[] }>`select tenant_id,
+    leaf_index::text as leaf_index, action, resource_refs, patient_ids from audit_events where tenant_id in ('mix-a', 'mix-b') order by tenant_id, leaf_index`.execute(db())).rows;
+  assert.deepEqual(rows.map((r) => `${r.tenant_id}@${r.leaf_index}`), ['mix-a@0', 'mix-a@1', 'mix-b@0', 'mix-b@1', 'mix-b@2']);
+  const first = rows.find((r) => r.tenant_id === 'mix-a' && r.action === 'read')!;
+  assert.deepEqual(first.resource_refs, odd);
+  assert.deepEqual(first.patient_ids, ['p1', 'p2']);
+  assert.deepEqual(rows.find((r) => r.tenant_id === 'mix-b' && r.leaf_index === '0')!.patient_ids, []);
+  for (const t of ['mix-a', 'mix-b']) assert.equal((await env.services.log.integrate(t)).size, t === 'mix-a' ? 2 : 3);
+  assert.equal(await verify('mix-a'), null);
+});
