@@ -5,7 +5,7 @@
 // Per-patient keys (patient_keys) are random, wrapped under the tenant's current 'enc' key and
 // destroyable one by one (crypto-shredding, src/vault/erasure.ts).
 // A provider outage after the cache period refuses requests (fail closed).
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../store/schema.ts';
 import type { KeyProvider } from './key-provider.ts';
@@ -103,8 +103,7 @@ export const wrapContext = (tenantId: string, purpose: string, version: number) 
 const patientWrapAad = (tenantId: string, keyNo: number, wrapVersion: number) => Buffer.from(`cerbere/v1/patient-key|${tenantId}|${keyNo}|${wrapVersion}`);
 
 /** Wraps a patient key under the tenant's 'enc' data key version `wrapVersion` (AES-256-GCM, bound to tenant and key number). */
-export function wrapPatientKey(keys: TenantKeys, keyNo: number, key: Buffer, wrapVersion = keys.encVersion): Buffer {
-  const nonce = randomBytes(12);
+export function wrapPatientKey(keys: TenantKeys, keyNo: number, key: Buffer, wrapVersion = keys.encVersion, nonce: Buffer = randomBytes(12)): Buffer {
   const { ciphertext, tag } = aesGcmSeal(keys.enc(wrapVersion), nonce, key, patientWrapAad(keys.tenantId, keyNo, wrapVersion));
   return Buffer.concat([nonce, ciphertext, tag]);
 }
@@ -262,10 +261,12 @@ export class Keyring {
     const missing = ids.filter((id) => !out.has(id));
     if (!missing.length) return out;
     const nos = (await sql<{ n: number }>`select nextval('patient_key_seq')::int as n from generate_series(1, ${missing.length})`.execute(db)).rows.map((r) => Number(r.n));
-    const fresh = missing.map((pid, i) => ({ pid, keyNo: nos[i], key: randomBytes(32) }));
+    // One call to the random generator for the whole batch (keys and wrapping nonces): per-key calls were ≈ 2 % of an import.
+    const random = randomFillSync(Buffer.alloc(missing.length * 44));
+    const fresh = missing.map((pid, i) => ({ pid, keyNo: nos[i], key: random.subarray(i * 44, i * 44 + 32), nonce: random.subarray(i * 44 + 32, i * 44 + 44) }));
     const inserted = new Set((await sql<{ patient_id: string }>`insert into patient_keys (tenant_id, key_no, patient_id, wrap_version, wrapped)
       select ${keys.tenantId}, n, p, ${keys.encVersion}, decode(w, 'base64')
-      from unnest(${fresh.map((f) => f.keyNo)}::int[], ${fresh.map((f) => f.pid)}::text[], ${fresh.map((f) => wrapPatientKey(keys, f.keyNo, f.key).toString('base64'))}::text[]) as x(n, p, w)
+      from unnest(${fresh.map((f) => f.keyNo)}::int[], ${fresh.map((f) => f.pid)}::text[], ${fresh.map((f) => wrapPatientKey(keys, f.keyNo, f.key, keys.encVersion, f.nonce).toString('base64'))}::text[]) as x(n, p, w)
       on conflict (tenant_id, patient_id) do nothing returning patient_id`.execute(db)).rows.map((r) => r.patient_id));
     for (const f of fresh) {
       if (inserted.has(f.pid)) { keys.patients.set(f.keyNo, f.key); out.set(f.pid, { keyNo: f.keyNo, key: f.key }); } else f.key.fill(0);
