@@ -10,10 +10,13 @@ export interface ResourceCipher {
   open(keys: TenantKeys, aad: string, blob: Buffer): Buffer;
 }
 
+/** The envelope seal of a resource body under a tenant data key (and, for a patient's compartment, their key). */
+export const sealBody = (dataKey: Buffer, keyVersion: number, aad: string, plaintext: Buffer, patient?: PatientKeyRef) => patient
+  ? sealEnvelope(dataKey, keyVersion, aad, plaintext, SCOPE_PATIENT, patient)
+  : sealEnvelope(dataKey, keyVersion, aad, plaintext, SCOPE_TENANT);
+
 export const envelopeCipher: ResourceCipher = {
-  seal: (keys, aad, plaintext, patient) => patient
-    ? sealEnvelope(keys.current, keys.encVersion, aad, plaintext, SCOPE_PATIENT, patient)
-    : sealEnvelope(keys.current, keys.encVersion, aad, plaintext, SCOPE_TENANT),
+  seal: (keys, aad, plaintext, patient) => sealBody(keys.current, keys.encVersion, aad, plaintext, patient),
   open: (keys, aad, blob) => openEnvelope((_scope, version) => keys.enc(version), aad, blob, (n) => keys.patientKey(n)),
 };
 

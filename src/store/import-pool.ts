@@ -1,14 +1,23 @@
 // Validation (≈0.2 ms per resource in medplum's validator) and blind indexing dominate a bulk
-// import, so large batches go to worker threads while the main thread encrypts and writes.
+// import, so large batches go to worker threads, which also seal the resources when asked, while the
+// main thread writes. Keys cross the thread boundary as transferred copies, zeroed once used: a worker
+// thread shares the process's address space, so this exposes them to no one the main thread's copy
+// is not already exposed to.
 import { Worker } from 'node:worker_threads';
 import os from 'node:os';
 import { validateResource, type ValidationIssue } from '../fhir/validate.ts';
 import { resourceTokens } from './indexer.ts';
 import { withCompartmentToken } from '../auth/access-decision.ts';
 import type { TenantKeys } from '../vault/keyring.ts';
+import type { PatientKeyRef } from '../vault/envelope.ts';
+import { KEY_BYTES } from '../vault/aead.ts';
 
-/** Per resource: validation issues, and blind-index tokens including the compartment token (empty when invalid). */
-export interface Prepared { issues: ValidationIssue[][]; tokens: string[][] }
+/** Per resource: validation issues, blind-index tokens including the compartment token (empty when invalid),
+ *  and with `seal`, the sealed body of the stamped resource (null when invalid or sealed on the main thread). */
+export interface Prepared { issues: ValidationIssue[][]; tokens: string[][]; bodies?: (Buffer | null)[] }
+/** What the workers need to seal version 1 of each resource: its lastUpdated, and per resource its patient's key. */
+export interface SealRequest { now: string; patientKeys: (PatientKeyRef | undefined)[] }
+interface Reply { id: number; issues: ValidationIssue[][]; tokens: string[][]; sealed?: Uint8Array; ends?: number[] }
 interface Job { resolve: (v: Prepared) => void; reject: (e: Error) => void }
 
 export class ImportPool {
@@ -23,10 +32,10 @@ export class ImportPool {
   private start(): void {
     for (let i = 0; i < this.size; i++) {
       const w = new Worker(new URL('./import-worker.mjs', import.meta.url));
-      w.on('message', (m: { id: number } & Prepared) => {
+      w.on('message', (m: Reply) => {
         const job = this.jobs.get(m.id);
         this.jobs.delete(m.id);
-        job?.resolve({ issues: m.issues, tokens: m.tokens });
+        job?.resolve({ issues: m.issues, tokens: m.tokens, bodies: m.sealed ? splitBodies(m.sealed, m.ends!) : undefined });
       });
       // A dead worker fails every pending job and leaves the pool, which restarts on the next batch.
       const fail = () => {
@@ -42,25 +51,27 @@ export class ImportPool {
   }
 
   /** Validation issues and tokens per resource, in order. Small batches are done inline. */
-  async prepareMany(keys: TenantKeys, idxKey: Buffer, resources: unknown[]): Promise<Prepared> {
+  async prepareMany(keys: TenantKeys, idxKey: Buffer, resources: unknown[], seal?: SealRequest): Promise<Prepared> {
     if (resources.length < 50) {
       const issues = resources.map((r) => validateResource(r));
-      return { issues, tokens: resources.map((r, i) => (issues[i].length ? [] : withCompartmentToken(keys, r, resourceTokens(keys, r)))) };
+      return { issues, tokens: resources.map((r, i) => (issues[i].some((x) => x.severity === 'error') ? [] : withCompartmentToken(keys, r, resourceTokens(keys, r)))) };
     }
     if (!this.workers.length) this.start();
     // One slice per worker: every batch uses all cores instead of queueing whole batches on one worker.
     const per = Math.max(50, Math.ceil(resources.length / this.workers.length));
     const parts: Promise<Prepared>[] = [];
     try {
-      for (let at = 0; at < resources.length; at += per) parts.push(this.run(idxKey, keys, resources.slice(at, at + per)));
+      for (let at = 0; at < resources.length; at += per) {
+        parts.push(this.run(idxKey, keys, resources.slice(at, at + per), seal && { now: seal.now, patientKeys: seal.patientKeys.slice(at, at + per) }));
+      }
       const done = await Promise.all(parts);
-      return { issues: done.flatMap((d) => d.issues), tokens: done.flatMap((d) => d.tokens) };
+      return { issues: done.flatMap((d) => d.issues), tokens: done.flatMap((d) => d.tokens), bodies: seal ? done.flatMap((d) => d.bodies ?? []) : undefined };
     } finally {
       idxKey.fill(0);
     }
   }
 
-  private async run(idxKey: Buffer, keys: TenantKeys, resources: unknown[]): Promise<Prepared> {
+  private async run(idxKey: Buffer, keys: TenantKeys, resources: unknown[], seal?: SealRequest): Promise<Prepared> {
     const w = this.workers[this.rr++ % this.workers.length];
     const id = this.next++;
     this.pending.set(w, (this.pending.get(w) ?? 0) + 1);
@@ -71,7 +82,17 @@ export class ImportPool {
         // The key crosses in its own ArrayBuffer, transferred: a Buffer view would clone its whole 8 KiB
         // allocation pool (other secrets included) into the worker, and a transferred copy leaves none here.
         const key = new Uint8Array(idxKey);
-        w.postMessage({ id, tenantId: keys.tenantId, keyVersion: keys.loadedAt, idxKey: key, resources }, [key.buffer]);
+        const transfer: ArrayBuffer[] = [key.buffer];
+        let sealing: object | undefined;
+        if (seal) {
+          // The tenant's current data key and each resource's patient key (key number -1: none), in transferred buffers.
+          const enc = new Uint8Array(keys.current);
+          const patientKeys = new Uint8Array(resources.length * KEY_BYTES);
+          const keyNos = seal.patientKeys.map((p, i) => { if (!p) return -1; patientKeys.set(p.key, i * KEY_BYTES); return p.keyNo; });
+          sealing = { now: seal.now, encVersion: keys.encVersion, enc, patientKeys, keyNos };
+          transfer.push(enc.buffer, patientKeys.buffer);
+        }
+        w.postMessage({ id, tenantId: keys.tenantId, keyVersion: keys.loadedAt, idxKey: key, resources, seal: sealing }, transfer);
       });
     } finally {
       const left = (this.pending.get(w) ?? 1) - 1;
@@ -85,4 +106,10 @@ export class ImportPool {
     this.workers = [];
     await Promise.all(ws.map((w) => w.terminate()));
   }
+}
+
+/** Bodies sealed by a worker arrive concatenated (one transferred buffer); `ends` are their end offsets, 0 length = none. */
+function splitBodies(all: Uint8Array, ends: number[]): (Buffer | null)[] {
+  const buf = Buffer.from(all.buffer, all.byteOffset, all.byteLength);
+  return ends.map((end, i) => { const start = i ? ends[i - 1] : 0; return end > start ? buf.subarray(start, end) : null; });
 }

@@ -1,25 +1,55 @@
-// Worker thread of the import pool: validates resources and computes their blind-index tokens,
-// the two costly steps of a bulk import, while the main thread encrypts and writes.
+// Worker thread of the import pool: validates resources, computes their blind-index tokens and, when
+// asked, seals the stamped resources (the costly steps of a bulk import), while the main thread writes.
 import { parentPort } from 'node:worker_threads';
-import { loadFhirDefinitions, validateResource } from '../fhir/validate.ts';
+import { loadFhirDefinitions, validateResource, type ValidationIssue } from '../fhir/validate.ts';
 import { TenantKeys } from '../vault/keyring.ts';
+import { KEY_BYTES } from '../vault/aead.ts';
 import { resourceTokens } from './indexer.ts';
 import { withCompartmentToken } from '../auth/access-decision.ts';
+import { resourceAad, sealBody } from './cipher.ts';
+import { stampResource } from './stamp.ts';
+
+interface Seal { now: string; encVersion: number; enc: Uint8Array; patientKeys: Uint8Array; keyNos: number[] }
+interface Job { id: number; tenantId: string; keyVersion: number; idxKey: Uint8Array; resources: any[]; seal?: Seal }
 
 loadFhirDefinitions();
 const keysByTenant = new Map<string, TenantKeys>();
+const invalid = (issues: ValidationIssue[]) => issues.some((i) => i.severity === 'error');
 
-parentPort!.on('message', (m: { id: number; tenantId: string; keyVersion: number; idxKey: Uint8Array; resources: any[] }) => {
+parentPort!.on('message', (m: Job) => {
   let keys = keysByTenant.get(m.tenantId);
   // Keys reloaded in the main thread (rotation, re-created tenant) replace the cached ones.
   if (!keys || keys.loadedAt !== m.keyVersion) {
     keys?.zero();
-    // Index key only: the worker never sees encryption keys.
+    // Index keys are kept for the tenant; data and patient keys only for the job that carries them.
     keys = new TenantKeys(m.tenantId, 0, new Map(), Buffer.from(m.idxKey), m.keyVersion);
     keysByTenant.set(m.tenantId, keys);
   }
   m.idxKey.fill(0); // this job's transferred copy; the cached TenantKeys holds its own
   const issues = m.resources.map((r) => validateResource(r));
-  const tokens = m.resources.map((r, i) => (issues[i].length ? [] : withCompartmentToken(keys, r, resourceTokens(keys, r))));
-  parentPort!.postMessage({ id: m.id, issues, tokens });
+  const tokens = m.resources.map((r, i) => (invalid(issues[i]) ? [] : withCompartmentToken(keys, r, resourceTokens(keys, r))));
+  if (!m.seal) { parentPort!.postMessage({ id: m.id, issues, tokens }); return; }
+  const s = m.seal;
+  const enc = Buffer.from(s.enc.buffer, s.enc.byteOffset, s.enc.byteLength);
+  const pk = Buffer.from(s.patientKeys.buffer, s.patientKeys.byteOffset, s.patientKeys.byteLength);
+  try {
+    const bodies = m.resources.map((r, i) => {
+      if (invalid(issues[i])) return null;
+      const resource = stampResource(r, r.id, 1, s.now);
+      const keyNo = s.keyNos[i];
+      const patient = keyNo >= 0 ? { keyNo, key: pk.subarray(i * KEY_BYTES, (i + 1) * KEY_BYTES) } : undefined;
+      return sealBody(enc, s.encVersion, resourceAad(m.tenantId, resource.resourceType, resource.id, 1), Buffer.from(JSON.stringify(resource)), patient);
+    });
+    // One transferred buffer for all bodies, with end offsets (a body of length 0: none).
+    const ends: number[] = [];
+    let total = 0;
+    for (const b of bodies) { total += b?.length ?? 0; ends.push(total); }
+    const sealed = new Uint8Array(total);
+    let at = 0;
+    for (const b of bodies) if (b) { sealed.set(b, at); at += b.length; }
+    parentPort!.postMessage({ id: m.id, issues, tokens, sealed, ends }, [sealed.buffer]);
+  } finally {
+    enc.fill(0);
+    pk.fill(0);
+  }
 });

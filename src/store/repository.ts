@@ -12,6 +12,7 @@ import { can, isAllowed, type Interaction, type RoleRule } from '../auth/policy.
 import { FhirError } from '../fhir/outcome.ts';
 import { SUPPORTED_TYPES, validateResource, extractReferences, FHIR_ID_REGEX as ID, type ValidationIssue } from '../fhir/validate.ts';
 import { ImportPool } from './import-pool.ts';
+import { stampResource } from './stamp.ts';
 import { patientOf } from '../fhir/search-params.ts';
 import type { SearchQuery } from '../fhir/search-query.ts';
 import { bodyPatientKeyNo, envelopeCipher, resourceAad, type ResourceCipher } from './cipher.ts';
@@ -312,13 +313,20 @@ export class Repository {
     const ids = resources.map((r) => r?.id ?? randomUUID());
     // Ids are given before the workers run: a Patient's compartment token is computed from its id there too.
     const withIds = resources.map((r, i) => (r && typeof r === 'object' && !Array.isArray(r) && r.id === undefined ? { ...r, id: ids[i] } : r));
-    const pre = await this.importPool.prepareMany(keys, keys.indexKeyCopy(), withIds);
     const pids = resources.map((r, i) => (r?.resourceType === 'Patient' ? ids[i] : patientOf(r)));
+    // Patient keys are planned before the workers run (existing ones, fresh ones numbered) and stored in the
+    // batch's transaction: a failed batch leaves no key behind.
+    const plan = await this.guard(() => this.deps.keyring.planPatientKeys(this.db, keys, pids.filter((p): p is string => !!p)));
+    // The workers validate, index and (with the envelope cipher; benchmarks may inject another) seal.
+    const seal = this.cipher === envelopeCipher
+      ? { now: now.toISOString(), patientKeys: pids.map((p) => (p ? plan.refs.get(p) : undefined)) } : undefined;
+    const pre = await this.importPool.prepareMany(keys, keys.indexKeyCopy(), withIds, seal);
     let rows: ReturnType<Repository['prepare']>[] = [];
     await this.guard(() => this.db.transaction().execute(async (tx) => {
-      // Patient keys are created in the import's transaction: a failed batch leaves no key behind.
-      const pks = await this.deps.keyring.ensurePatientKeys(tx, keys, pids.filter((p): p is string => !!p));
-      rows = resources.map((r, i) => this.prepare(keys, ctx.tenantId, r, ids[i], 1, now, log, { issues: pre.issues[i], tokens: pre.tokens[i] }, pids[i] ? pks.get(pids[i]!) : undefined));
+      const pks = await this.deps.keyring.storePatientKeys(tx, keys, plan);
+      // A patient whose key a concurrent writer stored first: its resources are sealed again here, under that key.
+      const body = (i: number) => (pids[i] && pks.lost.has(pids[i]!) ? undefined : pre.bodies?.[i] ?? undefined);
+      rows = resources.map((r, i) => this.prepare(keys, ctx.tenantId, r, ids[i], 1, now, log, { issues: pre.issues[i], tokens: pre.tokens[i], body: body(i) }, pids[i] ? pks.refs.get(pids[i]!) : undefined));
       // unnest over arrays: one short statement for the whole batch (bodies travel as base64 text).
       await sql`insert into resources (tenant_id, resource_type, id, version, last_updated, deleted, body, tokens)
         select ${ctx.tenantId}, t, i, 1, ${now}, false, decode(b, 'base64'), k::bigint[]
@@ -355,13 +363,12 @@ export class Repository {
   }
 
   private prepare(keys: TenantKeys, tenantId: string, input: any, id: string, version: number, now: Date, log: WorkLog,
-    done?: { issues: ValidationIssue[]; tokens: string[] }, patientKey?: PatientKeyRef) {
+    done?: { issues: ValidationIssue[]; tokens: string[]; body?: Buffer }, patientKey?: PatientKeyRef) {
     const issues = done?.issues ?? validateResource(input);
     if (issues.some((i) => i.severity === 'error')) throw FhirError.unprocessable(issues);
     if (!ID.test(id)) throw FhirError.badRequest('invalid resource id');
     const type: string = input.resourceType;
-    const resource = { ...input, id, meta: { ...(input.meta ?? {}), versionId: String(version), lastUpdated: now.toISOString() } };
-    delete resource.meta.source;
+    const resource = stampResource(input, id, version, now.toISOString());
     for (const ref of extractReferences(resource)) {
       // Relative references (optionally versioned) must resolve in this tenant; conditional
       // references are refused; absolute URLs point outside this server and are kept as given.
@@ -376,7 +383,8 @@ export class Repository {
     }
     log.note(type, id, resource);
     // Everything in a patient's compartment is sealed under their own key too (crypto-shredding).
-    const body = this.cipher.seal(keys, resourceAad(tenantId, type, id, version), Buffer.from(JSON.stringify(resource)), patientKey);
+    // Import workers may have sealed the same stamped JSON already (under the same keys).
+    const body = done?.body ?? this.cipher.seal(keys, resourceAad(tenantId, type, id, version), Buffer.from(JSON.stringify(resource)), patientKey);
     // Import workers return the tokens with the compartment token already added.
     const tokens = done ? done.tokens : withCompartmentToken(keys, resource, resourceTokens(keys, resource));
     return { tenant_id: tenantId, resource_type: type, id, version, last_updated: now, deleted: false, body, tokens, resource };

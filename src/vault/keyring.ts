@@ -112,6 +112,9 @@ export function unwrapPatientKey(keys: TenantKeys, keyNo: number, wrapped: Uint8
   return aesGcmOpen(keys.enc(wrapVersion), w.subarray(0, 12), w.subarray(12, -16), w.subarray(-16), patientWrapAad(keys.tenantId, keyNo, wrapVersion));
 }
 
+/** Patient keys for a batch: existing ones, and fresh ones not yet stored (Keyring.planPatientKeys). */
+export interface PatientKeyPlan { refs: Map<string, PatientKeyRef>; fresh: { pid: string; keyNo: number; key: Buffer; nonce: Buffer }[] }
+
 interface Cached { keys: TenantKeys; fingerprint: string; checkedAt: number; checking: boolean }
 type Db = Kysely<DB> | Transaction<DB>;
 
@@ -245,36 +248,58 @@ export class Keyring {
   /** The key of each patient id, created (random, wrapped) for patients that have none yet. Runs in the caller's transaction.
    *  Ids travel as one array parameter (= any), not one placeholder each: a 1,000-patient import batch is 2-3 short statements. */
   async ensurePatientKeys(db: Db, keys: TenantKeys, patientIds: Iterable<string>): Promise<Map<string, PatientKeyRef>> {
+    return (await this.storePatientKeys(db, keys, await this.planPatientKeys(db, keys, patientIds))).refs;
+  }
+
+  /** First half of ensurePatientKeys, which may run before the writing transaction: the patients' existing keys,
+   *  and fresh keys (numbered, not yet stored) for the others. Import workers seal under both. */
+  async planPatientKeys(db: Db, keys: TenantKeys, patientIds: Iterable<string>): Promise<PatientKeyPlan> {
     const ids = [...new Set(patientIds)];
-    const out = new Map<string, PatientKeyRef>();
-    if (!ids.length) return out;
-    const fetch = async (list: string[]) => {
-      const rows = (await sql<{ patient_id: string; key_no: number; wrapped: Uint8Array; wrap_version: number }>`select patient_id, key_no, wrapped, wrap_version
-        from patient_keys where tenant_id = ${keys.tenantId} and patient_id = any(${list}::text[])`.execute(db)).rows;
-      for (const r of rows) {
-        let k = keys.patients.get(r.key_no);
-        if (!k) { k = unwrapPatientKey(keys, r.key_no, r.wrapped, r.wrap_version); keys.patients.set(r.key_no, k); }
-        out.set(r.patient_id, { keyNo: r.key_no, key: k });
-      }
-    };
-    await fetch(ids);
-    const missing = ids.filter((id) => !out.has(id));
-    if (!missing.length) return out;
+    const refs = new Map<string, PatientKeyRef>();
+    if (!ids.length) return { refs, fresh: [] };
+    await this.fetchPatientKeys(db, keys, ids, refs);
+    const missing = ids.filter((id) => !refs.has(id));
+    if (!missing.length) return { refs, fresh: [] };
+    // A number taken here and not stored (failed batch, lost race) is never reused: sequences do not roll back.
     const nos = (await sql<{ n: number }>`select nextval('patient_key_seq')::int as n from generate_series(1, ${missing.length})`.execute(db)).rows.map((r) => Number(r.n));
     // One call to the random generator for the whole batch (keys and wrapping nonces): per-key calls were ≈ 2 % of an import.
     const random = randomFillSync(Buffer.alloc(missing.length * 44));
     const fresh = missing.map((pid, i) => ({ pid, keyNo: nos[i], key: random.subarray(i * 44, i * 44 + 32), nonce: random.subarray(i * 44 + 32, i * 44 + 44) }));
+    for (const f of fresh) refs.set(f.pid, { keyNo: f.keyNo, key: f.key });
+    return { refs, fresh };
+  }
+
+  /** Second half, in the writing transaction: stores the plan's fresh keys. A patient whose key another
+   *  transaction stored first gets that key instead, and is named in `lost` (values sealed under the planned key
+   *  must be sealed again). A failed transaction leaves no key behind. */
+  async storePatientKeys(db: Db, keys: TenantKeys, plan: PatientKeyPlan): Promise<{ refs: Map<string, PatientKeyRef>; lost: Set<string> }> {
+    const refs = new Map(plan.refs);
+    const lost = new Set<string>();
+    if (!plan.fresh.length) return { refs, lost };
+    const fresh = plan.fresh;
     const inserted = new Set((await sql<{ patient_id: string }>`insert into patient_keys (tenant_id, key_no, patient_id, wrap_version, wrapped)
       select ${keys.tenantId}, n, p, ${keys.encVersion}, decode(w, 'base64')
       from unnest(${fresh.map((f) => f.keyNo)}::int[], ${fresh.map((f) => f.pid)}::text[], ${fresh.map((f) => wrapPatientKey(keys, f.keyNo, f.key, keys.encVersion, f.nonce).toString('base64'))}::text[]) as x(n, p, w)
       on conflict (tenant_id, patient_id) do nothing returning patient_id`.execute(db)).rows.map((r) => r.patient_id));
     for (const f of fresh) {
-      if (inserted.has(f.pid)) { keys.patients.set(f.keyNo, f.key); out.set(f.pid, { keyNo: f.keyNo, key: f.key }); } else f.key.fill(0);
+      if (inserted.has(f.pid)) { keys.patients.set(f.keyNo, f.key); continue; }
+      refs.delete(f.pid);
+      lost.add(f.pid);
+      f.key.fill(0);
     }
     // A concurrent transaction created the others first: theirs are the keys.
-    const lost = missing.filter((id) => !inserted.has(id));
-    if (lost.length) await fetch(lost);
-    return out;
+    if (lost.size) await this.fetchPatientKeys(db, keys, [...lost], refs);
+    return { refs, lost };
+  }
+
+  private async fetchPatientKeys(db: Db, keys: TenantKeys, ids: string[], out: Map<string, PatientKeyRef>): Promise<void> {
+    const rows = (await sql<{ patient_id: string; key_no: number; wrapped: Uint8Array; wrap_version: number }>`select patient_id, key_no, wrapped, wrap_version
+      from patient_keys where tenant_id = ${keys.tenantId} and patient_id = any(${ids}::text[])`.execute(db)).rows;
+    for (const r of rows) {
+      let k = keys.patients.get(r.key_no);
+      if (!k) { k = unwrapPatientKey(keys, r.key_no, r.wrapped, r.wrap_version); keys.patients.set(r.key_no, k); }
+      out.set(r.patient_id, { keyNo: r.key_no, key: k });
+    }
   }
 
   /** Forgets a destroyed patient key in this process (other processes hold it at most until their cache evicts it;
