@@ -320,22 +320,29 @@ export class Repository {
     // The workers validate, index and (with the envelope cipher; benchmarks may inject another) seal.
     const seal = this.cipher === envelopeCipher
       ? { now: now.toISOString(), patientKeys: pids.map((p) => (p ? plan.refs.get(p) : undefined)) } : undefined;
-    const pre = await this.importPool.prepareMany(keys, keys.indexKeyCopy(), withIds, seal);
     let rows: ReturnType<Repository['prepare']>[] = [];
-    await this.guard(() => this.db.transaction().execute(async (tx) => {
-      const pks = await this.deps.keyring.storePatientKeys(tx, keys, plan);
-      // A patient whose key a concurrent writer stored first: its resources are sealed again here, under that key.
-      const body = (i: number) => (pids[i] && pks.lost.has(pids[i]!) ? undefined : pre.bodies?.[i] ?? undefined);
-      rows = resources.map((r, i) => this.prepare(keys, ctx.tenantId, r, ids[i], 1, now, log, { issues: pre.issues[i], tokens: pre.tokens[i], body: body(i) }, pids[i] ? pks.refs.get(pids[i]!) : undefined));
-      // unnest over arrays: one short statement for the whole batch (bodies travel as base64 text).
-      await sql`insert into resources (tenant_id, resource_type, id, version, last_updated, deleted, body, tokens)
-        select ${ctx.tenantId}, t, i, 1, ${now}, false, decode(b, 'base64'), k::bigint[]
-        from unnest(${rows.map((r) => r.resource_type)}::text[], ${rows.map((r) => r.id)}::text[], ${rows.map((r) => r.body.toString('base64'))}::text[],
-          ${rows.map((r) => `{${r.tokens.join(',')}}`)}::text[]) as x(t, i, b, k)`.execute(tx);
-      await this.checkReferences(tx, ctx.tenantId, log.outgoing);
-      await this.access.syncLinks(tx, keys, ctx.tenantId, rows.map((p) => ({ type: p.resource_type, id: p.id, resource: p.resource })));
-      await this.deps.audit.appendInTransaction(tx, ctx, [{ action: 'create', outcome: 'success', resourceRefs: log.refs, patientIds: log.patients, detail: 'import' }]);
-    }));
+    let committed = false;
+    try {
+      const pre = await this.importPool.prepareMany(keys, keys.indexKeyCopy(), withIds, seal);
+      await this.guard(() => this.db.transaction().execute(async (tx) => {
+        const pks = await this.deps.keyring.storePatientKeys(tx, keys, plan);
+        // A patient whose key a concurrent writer stored first: its resources are sealed again here, under that key.
+        const body = (i: number) => (pids[i] && pks.lost.has(pids[i]!) ? undefined : pre.bodies?.[i] ?? undefined);
+        rows = resources.map((r, i) => this.prepare(keys, ctx.tenantId, r, ids[i], 1, now, log, { issues: pre.issues[i], tokens: pre.tokens[i], body: body(i) }, pids[i] ? pks.refs.get(pids[i]!) : undefined));
+        // unnest over arrays: one short statement for the whole batch (bodies travel as base64 text).
+        await sql`insert into resources (tenant_id, resource_type, id, version, last_updated, deleted, body, tokens)
+          select ${ctx.tenantId}, t, i, 1, ${now}, false, decode(b, 'base64'), k::bigint[]
+          from unnest(${rows.map((r) => r.resource_type)}::text[], ${rows.map((r) => r.id)}::text[], ${rows.map((r) => r.body.toString('base64'))}::text[],
+            ${rows.map((r) => `{${r.tokens.join(',')}}`)}::text[]) as x(t, i, b, k)`.execute(tx);
+        await this.checkReferences(tx, ctx.tenantId, log.outgoing);
+        await this.access.syncLinks(tx, keys, ctx.tenantId, rows.map((p) => ({ type: p.resource_type, id: p.id, resource: p.resource })));
+        await this.deps.audit.appendInTransaction(tx, ctx, [{ action: 'create', outcome: 'success', resourceRefs: log.refs, patientIds: log.patients, detail: 'import' }]);
+      }));
+      committed = true;
+    } finally {
+      // Fresh keys of a batch that did not commit are stored nowhere: out of the cache and overwritten.
+      if (!committed) for (const f of plan.fresh) { keys.patients.delete(f.keyNo); f.key.fill(0); }
+    }
     return rows.map((r) => r.id);
   }
 

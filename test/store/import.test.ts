@@ -55,3 +55,18 @@ test(`${L} a patient key stored by a concurrent writer between plan and store wi
   assert.ok(stored.refs.get('p-race')!.key.equals(winner.key));
   assert.equal(stored.refs.get('p-calm')!.keyNo, plan.refs.get('p-calm')!.keyNo);
 });
+
+test(`${L} a failed import batch leaves no patient key behind, stored or cached`, async () => {
+  await tenantWithToken(env.services, 'imp-fail');
+  const ctx = systemContext('imp-fail', 'TREAT');
+  const gen = createGenerator(8, { tenant: 'imp-fail', idSalt: 'f', mrnStart: 1 });
+  const keys = await env.services.keyring.keys('imp-fail');
+  const cached = keys.patients.size;
+  // 60 patients (the worker path), one of them referring to a practitioner that does not exist.
+  const patients: any[] = Array.from({ length: 60 }, () => gen.patient());
+  patients[30].generalPractitioner = [{ reference: 'Practitioner/nobody' }];
+  await assert.rejects(repo().importBatch(ctx, patients), (e: any) => e.status === 400 || e.status === 422);
+  const stored = (await sql<{ n: string }>`select count(*)::text as n from patient_keys where tenant_id = 'imp-fail'`.execute(env.services.database.db)).rows[0].n;
+  assert.equal(stored, '0');
+  assert.equal(keys.patients.size, cached);
+});
