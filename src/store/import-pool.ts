@@ -3,7 +3,7 @@
 // main thread writes. Keys cross the thread boundary as transferred copies, zeroed once used: a worker
 // thread shares the process's address space, so this exposes them to no one the main thread's copy
 // is not already exposed to.
-import { Worker } from 'node:worker_threads';
+import { WorkerJobs } from '../worker-jobs.ts';
 import os from 'node:os';
 import { validateResource, type ValidationIssue } from '../fhir/validate.ts';
 import { resourceTokens } from './indexer.ts';
@@ -17,36 +17,18 @@ import { KEY_BYTES } from '../vault/aead.ts';
 export interface Prepared { issues: ValidationIssue[][]; tokens: string[][]; bodies?: (Buffer | null)[] }
 /** What the workers need to seal version 1 of each resource: its lastUpdated, and per resource its patient's key. */
 export interface SealRequest { now: string; patientKeys: (PatientKeyRef | undefined)[] }
-interface Reply { id: number; issues: ValidationIssue[][]; tokens: string[][]; sealed?: Uint8Array; ends?: number[] }
-interface Job { resolve: (v: Prepared) => void; reject: (e: Error) => void }
+interface Reply { issues: ValidationIssue[][]; tokens: string[][]; sealed?: Uint8Array; ends?: number[] }
 
 export class ImportPool {
-  private workers: Worker[] = [];
-  private readonly jobs = new Map<number, Job>();
-  private next = 0;
+  private workers: WorkerJobs[] = [];
   private rr = 0;
-  private readonly pending = new Map<Worker, number>();
 
   constructor(private readonly size = Number(process.env.CERBERE_IMPORT_WORKERS) || Math.max(1, os.availableParallelism())) {}
 
   private start(): void {
     for (let i = 0; i < this.size; i++) {
-      const w = new Worker(new URL('./import-worker.mjs', import.meta.url));
-      w.on('message', (m: Reply) => {
-        const job = this.jobs.get(m.id);
-        this.jobs.delete(m.id);
-        job?.resolve({ issues: m.issues, tokens: m.tokens, bodies: m.sealed ? splitBodies(m.sealed, m.ends!) : undefined });
-      });
-      // A dead worker fails every pending job and leaves the pool, which restarts on the next batch.
-      const fail = () => {
-        for (const j of this.jobs.values()) j.reject(new Error('import worker stopped'));
-        this.jobs.clear();
-        void this.close();
-      };
-      w.on('error', fail);
-      w.on('exit', (code) => { if (code !== 0 && this.workers.includes(w)) fail(); });
-      w.unref();
-      this.workers.push(w);
+      // A dead worker fails its pending jobs and the pool, which restarts on the next batch.
+      this.workers.push(new WorkerJobs(new URL('./import-worker.mjs', import.meta.url), {}, 'import worker stopped', { gone: () => { void this.close(); } }));
     }
   }
 
@@ -73,32 +55,21 @@ export class ImportPool {
 
   private async run(idxKey: Buffer, keys: TenantKeys, resources: unknown[], seal?: SealRequest): Promise<Prepared> {
     const w = this.workers[this.rr++ % this.workers.length];
-    const id = this.next++;
-    this.pending.set(w, (this.pending.get(w) ?? 0) + 1);
-    w.ref(); // keep the process alive while a job is pending
-    try {
-      return await new Promise<Prepared>((resolve, reject) => {
-        this.jobs.set(id, { resolve, reject });
-        // The key crosses in its own ArrayBuffer, transferred: a Buffer view would clone its whole 8 KiB
-        // allocation pool (other secrets included) into the worker, and a transferred copy leaves none here.
-        const key = new Uint8Array(idxKey);
-        const transfer: ArrayBuffer[] = [key.buffer];
-        let sealing: object | undefined;
-        if (seal) {
-          // The tenant's current data key and each resource's patient key (key number -1: none), in transferred buffers.
-          const enc = new Uint8Array(keys.current);
-          const patientKeys = new Uint8Array(resources.length * KEY_BYTES);
-          const keyNos = seal.patientKeys.map((p, i) => { if (!p) return -1; patientKeys.set(p.key, i * KEY_BYTES); return p.keyNo; });
-          sealing = { now: seal.now, encVersion: keys.encVersion, enc, patientKeys, keyNos };
-          transfer.push(enc.buffer, patientKeys.buffer);
-        }
-        w.postMessage({ id, tenantId: keys.tenantId, keyVersion: keys.loadedAt, idxKey: key, resources, seal: sealing }, transfer);
-      });
-    } finally {
-      const left = (this.pending.get(w) ?? 1) - 1;
-      this.pending.set(w, left);
-      if (!left) w.unref();
+    // The key crosses in its own ArrayBuffer, transferred: a Buffer view would clone its whole 8 KiB
+    // allocation pool (other secrets included) into the worker, and a transferred copy leaves none here.
+    const key = new Uint8Array(idxKey);
+    const transfer: ArrayBuffer[] = [key.buffer];
+    let sealing: object | undefined;
+    if (seal) {
+      // The tenant's current data key and each resource's patient key (key number -1: none), in transferred buffers.
+      const enc = new Uint8Array(keys.current);
+      const patientKeys = new Uint8Array(resources.length * KEY_BYTES);
+      const keyNos = seal.patientKeys.map((p, i) => { if (!p) return -1; patientKeys.set(p.key, i * KEY_BYTES); return p.keyNo; });
+      sealing = { now: seal.now, encVersion: keys.encVersion, enc, patientKeys, keyNos };
+      transfer.push(enc.buffer, patientKeys.buffer);
     }
+    const m = await w.send<Reply>({ tenantId: keys.tenantId, keyVersion: keys.loadedAt, idxKey: key, resources, seal: sealing }, transfer);
+    return { issues: m.issues, tokens: m.tokens, bodies: m.sealed ? splitBodies(m.sealed, m.ends!) : undefined };
   }
 
   async close(): Promise<void> {
