@@ -8,8 +8,8 @@
 //
 // The client does the bookkeeping PostgreSQL would otherwise do per batch: events per tenant, and each
 // event's distance back from its tenant's new head; resource refs and patient ids travel as array
-// literals. Measured per batch of 21 events: 720 µs of backend CPU with a window function and
-// jsonb-encoded arrays, against ≈ 480 µs this way.
+// literals. Measured per batch of 21 events into a table with the log's four indexes: 610 µs of backend
+// CPU with a window function and jsonb-encoded arrays, 520 µs this way.
 
 /** One event: tenant, actor kind/id/role/site, client id, ip, purpose, action, outcome, refs and patients
  *  (PostgreSQL array literals, see pgTextArray), detail. */
@@ -39,17 +39,15 @@ export function pgTextArray(values: readonly string[]): string {
  *  event its distance back from the tenant's new head (the first of n events gets n, the last 1). */
 export function appendParams(rows: readonly EventRow[]): unknown[] {
   const cols: (string | null)[][] = Array.from({ length: 13 }, () => new Array(rows.length));
-  const counts = new Map<string, number>();
-  for (let i = 0; i < rows.length; i++) {
-    for (let c = 0; c < 13; c++) cols[c][i] = rows[i][c];
-    counts.set(rows[i][0], (counts.get(rows[i][0]) ?? 0) + 1);
-  }
-  const seen = new Map<string, number>();
   const back = new Array<number>(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const k = seen.get(rows[i][0]) ?? 0;
-    seen.set(rows[i][0], k + 1);
-    back[i] = counts.get(rows[i][0])! - k;
+  // Walked from the end: an event's distance back is the count of its tenant's events from it to the end,
+  // and once the walk is done those counts are the tenants' totals.
+  const counts = new Map<string, number>();
+  for (let i = rows.length - 1; i >= 0; i--) {
+    for (let c = 0; c < 13; c++) cols[c][i] = rows[i][c];
+    const n = (counts.get(rows[i][0]) ?? 0) + 1;
+    counts.set(rows[i][0], n);
+    back[i] = n;
   }
   return [...cols, [...counts.keys()], [...counts.values()], back];
 }
