@@ -43,7 +43,7 @@ export async function openServices(config: Config, opts: { cipher?: ResourceCiph
   const thread = pgConnection && new AppendThread(pgConnection, report);
   // Integration on a thread of its own: hashing a backlog of 10,000 events must not delay batch commits.
   const integration = pgConnection && new AppendThread(pgConnection, report);
-  const audit = new AuditRecorder(database.db, { batchMax: config.auditBatchMax, concurrency: 1, prepared: database.prepared, thread });
+  const audit = new AuditRecorder({ batchMax: config.auditBatchMax, concurrency: 1, prepared: database.prepared, thread });
   const repo = new Repository({ db: database.db, keyring, audit, cipher: opts.cipher, prepared: database.prepared, access: new AccessDecider(database.db, config) });
   const tokens = new ApiTokenVerifier(database.db);
   const auth = await AuthService.open(database.db, keyring, provider, audit, config.auth);

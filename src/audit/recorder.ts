@@ -35,7 +35,7 @@ export class AuditRecorder {
   private scheduled = false;
   appended = 0;
 
-  constructor(private readonly db: Kysely<DB>, private readonly opts: { batchMax: number; concurrency: number; prepared?: PreparedQuery; thread?: AppendThread }) {}
+  constructor(private readonly opts: { batchMax: number; concurrency: number; prepared: PreparedQuery; thread?: AppendThread }) {}
 
   /** Appends inside the caller's transaction: the access and its event commit or fail together. */
   async appendInTransaction(tx: Transaction<DB> | Kysely<DB>, ctx: AccessContext, events: AccessEvent[]): Promise<void> {
@@ -71,8 +71,7 @@ export class AuditRecorder {
       const rows = batch.map((p) => p.row);
       // On PostgreSQL a worker thread serialises and sends the batch: the main thread keeps serving requests.
       if (this.opts.thread) await this.opts.thread.write(rows);
-      else if (this.opts.prepared) await this.opts.prepared('cerbere_audit_append', APPEND_SQL, appendParams(rows));
-      else await this.db.executeQuery(CompiledQuery.raw(APPEND_SQL, appendParams(rows)));
+      else await this.opts.prepared('cerbere_audit_append', APPEND_SQL, appendParams(rows));
       this.appended += batch.length;
       for (const p of batch) p.resolve();
     } catch {
