@@ -78,6 +78,9 @@ export interface ValidationIssue {
   expression?: string[];
 }
 
+/** Whether any issue is an error (warnings do not stop a write). */
+export const hasErrors = (issues: readonly ValidationIssue[]): boolean => issues.some((i) => i.severity === 'error');
+
 export const FHIR_ID_REGEX = /^[A-Za-z0-9\-.]{1,64}$/;
 
 // ---------------------------------------------------------------------------------------------------------

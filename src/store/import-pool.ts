@@ -5,9 +5,8 @@
 // is not already exposed to.
 import { WorkerJobs } from '../worker-jobs.ts';
 import os from 'node:os';
-import { validateResource, type ValidationIssue } from '../fhir/validate.ts';
-import { resourceTokens } from './indexer.ts';
-import { withCompartmentToken } from '../auth/access-decision.ts';
+import type { ValidationIssue } from '../fhir/validate.ts';
+import { validateAndIndex } from './import-prepare.ts';
 import type { TenantKeys } from '../vault/keyring.ts';
 import type { PatientKeyRef } from '../vault/envelope.ts';
 import { KEY_BYTES } from '../vault/aead.ts';
@@ -34,10 +33,7 @@ export class ImportPool {
 
   /** Validation issues and tokens per resource, in order. Small batches are done inline. */
   async prepareMany(keys: TenantKeys, idxKey: Buffer, resources: unknown[], seal?: SealRequest): Promise<Prepared> {
-    if (resources.length < 50) {
-      const issues = resources.map((r) => validateResource(r));
-      return { issues, tokens: resources.map((r, i) => (issues[i].some((x) => x.severity === 'error') ? [] : withCompartmentToken(keys, r, resourceTokens(keys, r)))) };
-    }
+    if (resources.length < 50) return validateAndIndex(keys, resources);
     if (!this.workers.length) this.start();
     // One slice per worker: every batch uses all cores instead of queueing whole batches on one worker.
     const per = Math.max(50, Math.ceil(resources.length / this.workers.length));

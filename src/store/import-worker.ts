@@ -1,11 +1,10 @@
 // Worker thread of the import pool: validates resources, computes their blind-index tokens and, when
 // asked, seals the stamped resources (the costly steps of a bulk import), while the main thread writes.
 import { parentPort } from 'node:worker_threads';
-import { loadFhirDefinitions, validateResource, type ValidationIssue } from '../fhir/validate.ts';
+import { hasErrors, loadFhirDefinitions } from '../fhir/validate.ts';
 import { TenantKeys } from '../vault/keyring.ts';
 import { KEY_BYTES } from '../vault/aead.ts';
-import { resourceTokens } from './indexer.ts';
-import { withCompartmentToken } from '../auth/access-decision.ts';
+import { validateAndIndex } from './import-prepare.ts';
 import { resourceAad, sealBody } from './cipher.ts';
 import { stampResource } from './stamp.ts';
 
@@ -14,7 +13,6 @@ interface Job { id: number; tenantId: string; keyVersion: number; idxKey: Uint8A
 
 loadFhirDefinitions();
 const keysByTenant = new Map<string, TenantKeys>();
-const invalid = (issues: ValidationIssue[]) => issues.some((i) => i.severity === 'error');
 
 parentPort!.on('message', (m: Job) => {
   let keys = keysByTenant.get(m.tenantId);
@@ -26,15 +24,14 @@ parentPort!.on('message', (m: Job) => {
     keysByTenant.set(m.tenantId, keys);
   }
   m.idxKey.fill(0); // this job's transferred copy; the cached TenantKeys holds its own
-  const issues = m.resources.map((r) => validateResource(r));
-  const tokens = m.resources.map((r, i) => (invalid(issues[i]) ? [] : withCompartmentToken(keys, r, resourceTokens(keys, r))));
+  const { issues, tokens } = validateAndIndex(keys, m.resources);
   if (!m.seal) { parentPort!.postMessage({ id: m.id, issues, tokens }); return; }
   const s = m.seal;
   const enc = Buffer.from(s.enc.buffer, s.enc.byteOffset, s.enc.byteLength);
   const pk = Buffer.from(s.patientKeys.buffer, s.patientKeys.byteOffset, s.patientKeys.byteLength);
   try {
     const bodies = m.resources.map((r, i) => {
-      if (invalid(issues[i])) return null;
+      if (hasErrors(issues[i])) return null;
       const resource = stampResource(r, r.id, 1, s.now);
       const keyNo = s.keyNos[i];
       const patient = keyNo >= 0 ? { keyNo, key: pk.subarray(i * KEY_BYTES, (i + 1) * KEY_BYTES) } : undefined;

@@ -10,7 +10,7 @@ import { AuditUnavailableError, type AccessEvent, type AuditRecorder } from '../
 import type { AccessContext } from '../audit/context.ts';
 import { can, isAllowed, type Interaction, type RoleRule } from '../auth/policy.ts';
 import { FhirError } from '../fhir/outcome.ts';
-import { SUPPORTED_TYPES, validateResource, extractReferences, FHIR_ID_REGEX as ID, type ValidationIssue } from '../fhir/validate.ts';
+import { SUPPORTED_TYPES, hasErrors, validateResource, extractReferences, FHIR_ID_REGEX as ID, type ValidationIssue } from '../fhir/validate.ts';
 import { ImportPool } from './import-pool.ts';
 import { stampResource } from './stamp.ts';
 import { patientOf } from '../fhir/search-params.ts';
@@ -372,7 +372,7 @@ export class Repository {
   private prepare(keys: TenantKeys, tenantId: string, input: any, id: string, version: number, now: Date, log: WorkLog,
     done?: { issues: ValidationIssue[]; tokens: string[]; body?: Buffer }, patientKey?: PatientKeyRef) {
     const issues = done?.issues ?? validateResource(input);
-    if (issues.some((i) => i.severity === 'error')) throw FhirError.unprocessable(issues);
+    if (hasErrors(issues)) throw FhirError.unprocessable(issues);
     if (!ID.test(id)) throw FhirError.badRequest('invalid resource id');
     const type: string = input.resourceType;
     const resource = stampResource(input, id, version, now.toISOString());
