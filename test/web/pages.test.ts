@@ -62,6 +62,17 @@ async function newPage(): Promise<{ page: Page; problems: string[] }> {
   return { page, problems };
 }
 
+/** On the login page: tenant, e-mail and password, then the current TOTP code; ends on the staff console. */
+async function staffLogin(page: Page, email: string, secret: string): Promise<void> {
+  await page.fill('input[name=tenant]', 'lab');
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', PASSWORD);
+  await page.click('button[type=submit]');
+  await page.fill('input[name=code]', totpNow(secret));
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/staff$/);
+}
+
 before(async () => {
   if (skip) return;
   const b = spawnSync(process.execPath, ['scripts/build-web.mjs'], { encoding: 'utf8' });
@@ -122,13 +133,7 @@ test(`staff (${DB_LABEL}): invitation e-mail → password → TOTP enrolment →
   await shot(page, 'recovery-codes');
 
   await page.click('a[href="/auth/login"]');
-  await page.fill('input[name=tenant]', 'lab');
-  await page.fill('input[name=email]', 'yann.bio@example.fr');
-  await page.fill('input[name=password]', PASSWORD);
-  await page.click('button[type=submit]');
-  await page.fill('input[name=code]', totpNow(secret));
-  await page.click('button[type=submit]');
-  await page.waitForURL(/\/staff$/);
+  await staffLogin(page, 'yann.bio@example.fr', secret);
   const cookies = await page.context().cookies();
   const c = cookies.find((x) => x.name === '__Host-cbr_session');
   assert.ok(c?.httpOnly && c.sameSite === 'Strict', 'HttpOnly SameSite=Strict session cookie');
@@ -171,13 +176,7 @@ test(`physician outside the care relationships (${DB_LABEL}): 403 explained, bre
   await page.click('button[type=submit]');
   await page.getByTestId('recovery-codes').waitFor();
   await page.goto(base + '/auth/login');
-  await page.fill('input[name=tenant]', 'lab');
-  await page.fill('input[name=email]', 'dr.le-goff@example.fr');
-  await page.fill('input[name=password]', PASSWORD);
-  await page.click('button[type=submit]');
-  await page.fill('input[name=code]', totpNow(secret));
-  await page.click('button[type=submit]');
-  await page.waitForURL(/\/staff$/);
+  await staffLogin(page, 'dr.le-goff@example.fr', secret);
 
   await page.goto(`${base}/staff?patient=${patientId}`);
   await page.getByText('Accès refusé').waitFor();
