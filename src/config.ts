@@ -46,10 +46,10 @@ export interface AuthConfig {
   publicUrl: string; smtpUrl: string | null; mailFrom: string; redisUrl: string | null;
   accessTokenSeconds: number; sessionIdleMinutes: number; sessionMaxHours: number;
   argon2MemoryKib: number; argon2Time: number; argon2Concurrency: number; lockoutFailures: number; lockoutMinutes: number; ipFailures: number;
-    /** Nice value of the argon2 threads (0–19): logins yield the CPU to request serving. */
-    argon2Nice: number;
-    /** Login password checks per second in this process (0: 6 per core); beyond, logins answer 503 busy. */
-    loginChecksPerSecond: number;
+  /** Nice value of the argon2 threads (0–19): logins yield the CPU to request serving. */
+  argon2Nice: number;
+  /** Login password checks per second in this process (0: 6 per core); beyond, logins answer 503 busy. */
+  loginChecksPerSecond: number;
 }
 
 export class ConfigError extends Error {}
