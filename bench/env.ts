@@ -22,7 +22,7 @@ export async function benchServices(opts: { plain?: boolean; poolSize?: number }
   // CERBERE_BENCH_SCHEMA lets a benchmark keep its own data set (bench:rotate rewrites every row).
   const database = await openDatabase({ databaseUrl: url, dataDir, schema: url ? process.env.CERBERE_BENCH_SCHEMA || 'cerbere_bench' : undefined, poolSize: opts.poolSize ?? 10 });
   const config = loadConfig({ CERBERE_DATA_DIR: dataDir, CERBERE_KEY_FILE: join(OUT, 'bench.key'), CERBERE_DEMO: 'false', LOG_LEVEL: 'warn',
-    CERBERE_KEY_REFRESH_SECONDS: process.env.CERBERE_KEY_REFRESH_SECONDS, CERBERE_REKEY_RATE: process.env.CERBERE_REKEY_RATE });
+    CERBERE_KEY_REFRESH_SECONDS: process.env.CERBERE_KEY_REFRESH_SECONDS, CERBERE_AUDIT_THREAD: process.env.CERBERE_AUDIT_THREAD, CERBERE_REKEY_RATE: process.env.CERBERE_REKEY_RATE });
   const cipher: ResourceCipher | undefined = opts.plain ? plainCipher : undefined;
   return openServices(config, { database, cipher });
 }

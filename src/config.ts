@@ -15,7 +15,7 @@ export interface Config {
   adminSocket: string;
   maxPageSize: number;
   auditBatchMax: number;
-  /** PostgreSQL: group-commit inserts sent from a worker thread (CERBERE_AUDIT_THREAD). */
+  /** PostgreSQL: group-commit inserts sent from a worker thread, integration on another (CERBERE_AUDIT_THREAD). */
   auditThread: boolean;
   /** Signed checkpoints of the access log are copied here, outside the database. */
   checkpointDir: string;
@@ -104,7 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminSocket: resolve(env.CERBERE_ADMIN_SOCKET || join(dataDir, 'admin.sock')),
     maxPageSize: int(env, 'CERBERE_MAX_PAGE_SIZE', 100, 1, 1000),
     auditBatchMax: int(env, 'CERBERE_AUDIT_BATCH_MAX', 512, 1, 10000),
-    auditThread: bool(env, 'CERBERE_AUDIT_THREAD', true),
+    auditThread: bool(env, 'CERBERE_AUDIT_THREAD', false),
     checkpointDir: resolve(env.CERBERE_CHECKPOINT_DIR || join(dataDir, 'checkpoints')),
     witnessUrl,
     keys: loadKeysConfig(env),

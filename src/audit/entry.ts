@@ -21,7 +21,7 @@ export interface EventRow {
 }
 
 /** recorded_at as the entry writes it: UTC, microseconds, formatted by the database at full precision. */
-const RECORDED_AT = `to_char(recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+export const RECORDED_AT = `to_char(recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 /** The SQL select list for EventRow; the timestamp is formatted by PostgreSQL at full precision.
  *  seq is aliased as text: ORDER BY must name the table column (e.seq), not the alias. */
@@ -67,13 +67,20 @@ export function jsonEntryLeafHash(tenantId: string, leafIndex: number, a: unknow
 }
 
 export function encodeEntry(tenantId: string, leafIndex: number, e: EventRow): Buffer {
-  return Buffer.from(entryText(tenantId, leafIndex, e), 'utf8');
+  return Buffer.from(entryText(tenantId, leafIndex, eventFields(e)), 'utf8');
 }
 
-function entryText(tenantId: string, leafIndex: number, e: EventRow): string {
+/** The entry's fields with the arrays as arrays: what the recorder holds for the events it appended. */
+export type EntryFields = Omit<EventRow, 'resource_refs' | 'patient_ids'> & { resource_refs: readonly string[]; patient_ids: readonly string[] };
+
+function eventFields(e: EventRow): EntryFields {
+  return { ...e, resource_refs: strings(e.resource_refs), patient_ids: strings(e.patient_ids) };
+}
+
+function entryText(tenantId: string, leafIndex: number, e: EntryFields): string {
   return JSON.stringify([
     ENTRY_FORMAT, tenantId, leafIndex, e.seq, e.at, e.actor_kind, e.actor_id, e.role, e.site_id, e.client_id, e.ip,
-    e.purpose, e.action, e.outcome, strings(e.resource_refs), strings(e.patient_ids), e.detail,
+    e.purpose, e.action, e.outcome, e.resource_refs, e.patient_ids, e.detail,
   ]);
 }
 
@@ -85,5 +92,10 @@ function strings(json: string): string[] {
 
 /** leafHash(encodeEntry(…)), hashing the text directly (no intermediate Buffer). */
 export function entryLeafHash(tenantId: string, leafIndex: number, e: EventRow): Buffer {
-  return textLeafHash(entryText(tenantId, leafIndex, e));
+  return textLeafHash(entryText(tenantId, leafIndex, eventFields(e)));
+}
+
+/** The same leaf hash from fields held in memory (the database's formatting of seq and time included). */
+export function fieldsLeafHash(tenantId: string, leafIndex: number, f: EntryFields): Buffer {
+  return textLeafHash(entryText(tenantId, leafIndex, f));
 }

@@ -9,10 +9,12 @@ import { sql, type Kysely } from 'kysely';
 import type { DB } from '../store/schema.ts';
 import { CompactRange, EMPTY_ROOT, HASH_SIZE } from './merkle.ts';
 import { TILE_WIDTH } from './tiles.ts';
-import { EVENT_COLUMNS, entryLeafHash, type EventRow } from './entry.ts';
+import { EVENT_COLUMNS, entryLeafHash, fieldsLeafHash, type EntryFields, type EventRow } from './entry.ts';
+import type { LeafCache } from './leaf-cache.ts';
 
 export class Integrator {
-  constructor(private readonly db: Kysely<DB>, private readonly batchSize: number, private readonly report: (message: string) => void) {}
+  constructor(private readonly db: Kysely<DB>, private readonly batchSize: number, private readonly report: (message: string) => void,
+    private readonly cache?: LeafCache) {}
 
   /** Integrates every pending event of the tenant; resolves with the new tree size. */
   async integrate(tenantId: string): Promise<{ size: number; added: number }> {
@@ -46,15 +48,31 @@ export class Integrator {
       const start = range.size;
       if (start !== Number(st.size)) throw new Error(`log state of ${tenantId} is inconsistent`);
       // Only positions the head has handed out: a row written around the recorder is not integrated.
-      const rows = (await sql<EventRow & { leaf_index: string }>`select ${EVENT_COLUMNS}, leaf_index::text as leaf_index from audit_events e
-        where tenant_id = ${tenantId} and leaf_index >= ${start}::bigint
-          and leaf_index < (select h.next from audit_log_head h where h.tenant_id = ${tenantId})
-        order by e.leaf_index limit ${this.batchSize}`.execute(tx)).rows;
+      const head = (await sql<{ next: string }>`select next::text as next from audit_log_head where tenant_id = ${tenantId}`.execute(tx)).rows[0];
+      const limit = Math.min(Number(head?.next ?? start), start + this.batchSize);
+      // Events this process appended are in the cache; the others are read back from the database.
+      const held: (EntryFields | undefined)[] = [];
+      const missing: number[] = [];
+      for (let i = start; i < limit; i++) {
+        const f = this.cache?.get(tenantId, i);
+        held.push(f);
+        if (!f) missing.push(i);
+      }
+      const read = new Map<number, EventRow>();
+      if (missing.length) {
+        const which = missing.length === limit - start ? sql`leaf_index >= ${start}::bigint and leaf_index < ${limit}::bigint`
+          : sql`leaf_index = any(${missing.map(String)}::bigint[])`;
+        const rows = (await sql<EventRow & { leaf_index: string }>`select ${EVENT_COLUMNS}, leaf_index::text as leaf_index from audit_events e
+          where tenant_id = ${tenantId} and ${which}`.execute(tx)).rows;
+        for (const r of rows) read.set(Number(r.leaf_index), r);
+      }
       const hashes: Buffer[] = [];
-      for (const row of rows) {
+      for (let i = start; i < limit; i++) {
+        const f = held[i - start];
+        const row = f ? undefined : read.get(i);
         // A hole can only come from tampering: stop there, `audit verify` names it.
-        if (Number(row.leaf_index) !== start + hashes.length) { this.report(`tenant ${tenantId}: leaf ${start + hashes.length} is missing`); break; }
-        const h = entryLeafHash(tenantId, start + hashes.length, row);
+        if (!f && !row) { this.report(`tenant ${tenantId}: leaf ${i} is missing`); break; }
+        const h = f ? fieldsLeafHash(tenantId, i, f) : entryLeafHash(tenantId, i, row!);
         hashes.push(h);
         range.append(h);
       }
@@ -63,6 +81,9 @@ export class Integrator {
       await tx.updateTable('audit_log_state').where('tenant_id', '=', tenantId)
         .set({ size: range.size, root: range.root(), compact_range: JSON.stringify(range.toJSON()), updated_at: sql`now()` }).execute();
       return { size: range.size, added: hashes.length };
+    }).then((r) => {
+      this.cache?.forgetBelow(tenantId, r.size); // after commit: a rolled-back round integrates them again
+      return r;
     });
   }
 

@@ -9,6 +9,7 @@ import { TILE_WIDTH } from './tiles.ts';
 import { formatCheckpoint, signNote } from './note.ts';
 import { EVENT_COLUMNS, encodeEntry, type EventRow } from './entry.ts';
 import { Integrator } from './integrator.ts';
+import type { LeafCache } from './leaf-cache.ts';
 import { LogSigners, logOrigin } from './signer.ts';
 import { CheckpointDir, pushToWitness } from './publish.ts';
 
@@ -17,6 +18,8 @@ export interface AuditLogOptions {
   witnessUrl: string | null;
   /** Runs the periodic integration elsewhere (the append worker thread on PostgreSQL); default: here. */
   integrateAllElsewhere?: () => Promise<number>;
+  /** Events the recorder appended, to integrate without reading them back (integration here only). */
+  leafCache?: LeafCache;
   /** Integration period while the server runs. */
   intervalMs?: number;
   /** Least time between two checkpoints of a tenant (a new one only if the size changed). */
@@ -40,11 +43,14 @@ export class AuditLog {
 
   constructor(private readonly db: Kysely<DB>, provider: KeyProvider, private readonly opts: AuditLogOptions) {
     this.signers = new LogSigners(db, provider);
-    this.integrator = new Integrator(db, opts.batchSize ?? 10_000, (m) => this.report(m));
+    this.integrator = new Integrator(db, opts.batchSize ?? 10_000, (m) => this.report(m), opts.leafCache);
     this.dir = new CheckpointDir(opts.checkpointDir);
   }
 
   private report(msg: string) { (this.opts.log ?? ((m) => console.error(`cerbere: access log: ${m}`)))(msg); }
+
+  /** The events this process appended and has yet to integrate (see LeafCache). */
+  get leafCache(): LeafCache | undefined { return this.opts.leafCache; }
 
   /** Integrates every pending event of the tenant; resolves with the new tree size. */
   integrate(tenantId: string): Promise<{ size: number; added: number }> { return this.integrator.integrate(tenantId); }

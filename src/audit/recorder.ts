@@ -1,10 +1,12 @@
 // Writes access events. Writes append their events inside their own transaction; reads go through
 // group commit: many requests' events in one INSERT, each caller released only after its batch
-// has committed. If the insert fails every caller in the batch fails (fail closed).
+// has committed. If the insert fails every caller in the batch fails (fail closed). A committed batch is
+// kept for the integrator (LeafCache), which then hashes it without reading it back.
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../store/schema.ts';
 import type { PreparedQuery } from '../store/db.ts';
-import { APPEND_SQL, appendParams, pgTextArray, type EventRow } from './append-sql.ts';
+import { APPEND_RETURNING_SQL, APPEND_SQL, appendParams, pgTextArray, type EventRow } from './append-sql.ts';
+import type { LeafCache } from './leaf-cache.ts';
 import type { AppendThread } from './append-thread.ts';
 import type { AccessContext } from './context.ts';
 
@@ -20,14 +22,17 @@ export class AuditUnavailableError extends Error {
   constructor() { super('the access log cannot be written'); }
 }
 
-function toRow(ctx: AccessContext, e: AccessEvent): EventRow {
+function toRow(ctx: AccessContext, e: AccessEvent, patients = [...new Set(e.patientIds)]): EventRow {
   return [
     ctx.tenantId, ctx.actor.kind, ctx.actor.id, ctx.actor.role, ctx.actor.siteId ?? null, ctx.client?.tokenId ?? null,
-    ctx.client?.ip ?? null, ctx.purpose, e.action, e.outcome, pgTextArray(e.resourceRefs), pgTextArray([...new Set(e.patientIds)]), e.detail ?? null,
+    ctx.client?.ip ?? null, ctx.purpose, e.action, e.outcome, pgTextArray(e.resourceRefs), pgTextArray(patients), e.detail ?? null,
   ];
 }
 
-interface Pending { row: EventRow; resolve: () => void; reject: (e: Error) => void }
+interface Pending { row: EventRow; refs: string[]; patients: string[]; resolve: () => void; reject: (e: Error) => void }
+
+/** What the group-commit append returns per event (APPEND_RETURNING_SQL). */
+interface Assigned { tenant_id: string; leaf: string; seq: string; at: string }
 
 export class AuditRecorder {
   private queue: Pending[] = [];
@@ -35,7 +40,7 @@ export class AuditRecorder {
   private scheduled = false;
   appended = 0;
 
-  constructor(private readonly opts: { batchMax: number; concurrency: number; prepared: PreparedQuery; thread?: AppendThread }) {}
+  constructor(private readonly opts: { batchMax: number; concurrency: number; prepared: PreparedQuery; thread?: AppendThread; leafCache?: LeafCache }) {}
 
   /** Appends inside the caller's transaction: the access and its event commit or fail together. */
   async appendInTransaction(tx: Transaction<DB> | Kysely<DB>, ctx: AccessContext, events: AccessEvent[]): Promise<void> {
@@ -51,7 +56,8 @@ export class AuditRecorder {
   /** Resolves once the event is durable; the caller must not release data before. */
   record(ctx: AccessContext, event: AccessEvent): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ row: toRow(ctx, event), resolve, reject });
+      const patients = [...new Set(event.patientIds)];
+      this.queue.push({ row: toRow(ctx, event, patients), refs: [...event.resourceRefs], patients, resolve, reject });
       this.schedule();
     });
   }
@@ -63,6 +69,25 @@ export class AuditRecorder {
     setImmediate(() => { this.scheduled = false; void this.flush(); });
   }
 
+  /** Hands the committed batch to the integrator (LeafCache). A tenant's events in a batch take consecutive
+   *  positions in batch order (APPEND_SQL), so the lowest returned position places each returned row. */
+  private hold(batch: Pending[], assigned: Assigned[]): void {
+    if (assigned.length !== batch.length) return; // cannot happen; the integrator then reads the events back
+    const byTenant = new Map<string, Pending[]>();
+    for (const p of batch) { const l = byTenant.get(p.row[0]); if (l) l.push(p); else byTenant.set(p.row[0], [p]); }
+    const first = new Map<string, number>();
+    for (const a of assigned) first.set(a.tenant_id, Math.min(first.get(a.tenant_id) ?? Infinity, Number(a.leaf)));
+    for (const a of assigned) {
+      const p = byTenant.get(a.tenant_id)?.[Number(a.leaf) - first.get(a.tenant_id)!];
+      if (!p) return; // cannot happen; the integrator then reads the events back
+      const r = p.row;
+      this.opts.leafCache!.add(a.tenant_id, Number(a.leaf), {
+        seq: a.seq, at: a.at, actor_kind: r[1], actor_id: r[2], role: r[3], site_id: r[4], client_id: r[5], ip: r[6],
+        purpose: r[7], action: r[8], outcome: r[9], resource_refs: p.refs, patient_ids: p.patients, detail: r[12],
+      });
+    }
+  }
+
   private async flush(): Promise<void> {
     if (this.inFlight >= this.opts.concurrency || !this.queue.length) return;
     const batch = this.queue.splice(0, this.opts.batchMax);
@@ -70,10 +95,13 @@ export class AuditRecorder {
     try {
       const rows = batch.map((p) => p.row);
       // On PostgreSQL a worker thread serialises and sends the batch: the main thread keeps serving requests.
+      let assigned: Assigned[] = [];
       if (this.opts.thread) await this.opts.thread.write(rows);
+      else if (this.opts.leafCache) assigned = await this.opts.prepared<Assigned>('cerbere_audit_append_r', APPEND_RETURNING_SQL, appendParams(rows));
       else await this.opts.prepared('cerbere_audit_append', APPEND_SQL, appendParams(rows));
       this.appended += batch.length;
       for (const p of batch) p.resolve();
+      if (assigned.length) this.hold(batch, assigned);
     } catch {
       const err = new AuditUnavailableError();
       for (const p of batch) p.reject(err);

@@ -89,6 +89,22 @@ test(`${L} verify names an altered event`, async () => {
   assert.match(lines.join('\n'), /FAILED verification: leaf 7:/);
 });
 
+test(`${L} an event altered between its append and its integration is caught: it is integrated as appended`, async () => {
+  await tenantWithToken(env.services, 'window');
+  const ctx = systemContext('window', 'TREAT');
+  await Promise.all(Array.from({ length: 5 }, (_, i) => env.services.audit.record(ctx, event(i))));
+  // The recorder kept what it appended (LeafCache): the integrator does not read these events back.
+  const held = () => [0, 1, 2, 3, 4].filter((i) => env.services.log.leafCache?.get('window', i)).length;
+  assert.equal(held(), 5);
+  await asAttacker(() => sql`update audit_events set patient_ids = '{someone-else}' where tenant_id = 'window' and leaf_index = 3`.execute(db()));
+  assert.equal((await env.services.log.integrate('window')).size, 5);
+  assert.equal(held(), 0);
+  await env.services.log.checkpoint('window');
+  const p = await verify('window');
+  assert.equal(p?.kind, 'altered');
+  assert.equal(p?.leafIndex, 3);
+});
+
 test(`${L} verify detects an event altered and re-hashed, by the signed root`, async () => {
   await logOf20('rehash');
   await asAttacker(async () => {
