@@ -28,10 +28,13 @@ export class Integrator {
 
   /** Integrates all tenants with pending events; returns how many events were added. */
   async integrateAll(): Promise<number> {
-    const rows = await sql<{ tenant_id: string }>`select h.tenant_id from audit_log_head h left join audit_log_state s using (tenant_id)
-      where h.next > coalesce(s.size, 0)`.execute(this.db);
+    const rows = await sql<{ tenant_id: string; size: string; next: string }>`select h.tenant_id, coalesce(s.size, 0)::text as size, h.next::text as next
+      from audit_log_head h left join audit_log_state s using (tenant_id)`.execute(this.db);
     let added = 0;
-    for (const r of rows.rows) added += (await this.integrate(r.tenant_id)).added;
+    for (const r of rows.rows) {
+      if (Number(r.next) > Number(r.size)) added += (await this.integrate(r.tenant_id)).added;
+      else this.cache?.forgetBelow(r.tenant_id, Number(r.size)); // integrated by another server
+    }
     return added;
   }
 

@@ -9,6 +9,7 @@ import { sql } from 'kysely';
 import { testEnv, tenantWithToken, testApp, type TestEnv, DB_LABEL } from '../helpers.ts';
 import { systemContext } from '../../src/audit/context.ts';
 import { AuditLog } from '../../src/audit/log.ts';
+import { Integrator } from '../../src/audit/integrator.ts';
 import { verifyTenantLog, type Problem } from '../../src/audit/verify.ts';
 import { ENTRY_JSON, EVENT_COLUMNS, encodeEntry, entryLeafHash, entryTextSql, jsonEntryLeafHash, parseEntryJson, type EventRow } from '../../src/audit/entry.ts';
 import { inclusionProof, verifyInclusion } from '../../src/audit/merkle.ts';
@@ -103,6 +104,19 @@ test(`${L} an event altered between its append and its integration is caught: it
   const p = await verify('window');
   assert.equal(p?.kind, 'altered');
   assert.equal(p?.leafIndex, 3);
+});
+
+test(`${L} events another server integrated leave this server's cache on its next round`, async () => {
+  await tenantWithToken(env.services, 'other');
+  const ctx = systemContext('other', 'TREAT');
+  await Promise.all(Array.from({ length: 4 }, (_, i) => env.services.audit.record(ctx, event(i))));
+  assert.ok(env.services.log.leafCache?.get('other', 0));
+  // Another server (no cache of these events) reads them back and integrates them.
+  assert.equal((await new Integrator(db(), 10_000, () => {}).integrate('other')).size, 4);
+  await env.services.log.integrateAll();
+  assert.equal([0, 1, 2, 3].filter((i) => env.services.log.leafCache?.get('other', i)).length, 0);
+  await env.services.log.checkpoint('other');
+  assert.equal(await verify('other'), null);
 });
 
 test(`${L} verify detects an event altered and re-hashed, by the signed root`, async () => {
