@@ -87,6 +87,9 @@ export class Integrator {
     }).then((r) => {
       this.cache?.forgetBelow(tenantId, r.size); // after commit: a rolled-back round integrates them again
       return r;
+    }, (e: unknown) => {
+      this.cache?.clear(); // the database may have lost commits: positions are read back from now on
+      throw e;
     });
   }
 

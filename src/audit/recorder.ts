@@ -29,6 +29,8 @@ function toRow(ctx: AccessContext, e: AccessEvent, patients = [...new Set(e.pati
   ];
 }
 
+const LONE_SURROGATE = /\p{Cs}/u;
+
 interface Pending { row: EventRow; refs: string[]; patients: string[]; resolve: () => void; reject: (e: Error) => void }
 
 /** What the group-commit append returns per event (APPEND_RETURNING_SQL). */
@@ -81,6 +83,8 @@ export class AuditRecorder {
       const p = byTenant.get(a.tenant_id)?.[Number(a.leaf) - first.get(a.tenant_id)!];
       if (!p) return; // cannot happen; the integrator then reads the events back
       const r = p.row;
+      // A lone surrogate is stored as U+FFFD: such an event is read back, never hashed from memory.
+      if (r.some((v) => v !== null && LONE_SURROGATE.test(v))) continue;
       this.opts.leafCache!.add(a.tenant_id, Number(a.leaf), {
         seq: a.seq, at: a.at, actor_kind: r[1], actor_id: r[2], role: r[3], site_id: r[4], client_id: r[5], ip: r[6],
         purpose: r[7], action: r[8], outcome: r[9], resource_refs: p.refs, patient_ids: p.patients, detail: r[12],
@@ -103,6 +107,7 @@ export class AuditRecorder {
       for (const p of batch) p.resolve();
       if (assigned.length) this.hold(batch, assigned);
     } catch {
+      this.opts.leafCache?.clear(); // the database may have lost commits: positions are read back from now on
       const err = new AuditUnavailableError();
       for (const p of batch) p.reject(err);
     } finally {

@@ -12,8 +12,8 @@ const fields = (i: number): EntryFields => ({
   ip: null, purpose: 'TREAT', action: 'read', outcome: 'success', resource_refs: [`Patient/p${i}`], patient_ids: [`p${i}`], detail: null,
 });
 
-test('the cache is bounded and forgets what was integrated', () => {
-  const c = new LeafCache(3);
+test('the cache is bounded by memory, forgets what was integrated, and can be cleared', () => {
+  const c = new LeafCache(3 * 444); // each of these events counts 444 bytes (400 + refs and patients)
   for (let i = 0; i < 5; i++) c.add('a', i, fields(i));
   c.add('b', 0, fields(0)); // past the bound: dropped, the integrator reads it back
   assert.equal(c.size, 3);
@@ -24,7 +24,15 @@ test('the cache is bounded and forgets what was integrated', () => {
   assert.equal(c.get('a', 1), undefined);
   assert.deepEqual(c.get('a', 2), fields(2));
   c.add('b', 0, fields(0));
+  c.add('b', 0, fields(0)); // the same position again counts once
   assert.equal(c.size, 2);
+  c.add('b', 1, fields(1));
+  assert.equal(c.size, 3);
+  c.clear();
+  assert.equal(c.size, 0);
+  assert.equal(c.get('a', 2), undefined);
+  c.add('a', 9, fields(9));
+  assert.equal(c.size, 1);
 });
 
 // CERBERE_AUDIT_THREAD=true: appends from a worker thread, integration on another (PostgreSQL only).

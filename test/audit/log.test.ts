@@ -119,6 +119,26 @@ test(`${L} events another server integrated leave this server's cache on its nex
   assert.equal(await verify('other'), null);
 });
 
+test(`${L} a failed append empties the cache (the database may have lost commits); a lone surrogate is never cached`, async () => {
+  await tenantWithToken(env.services, 'lost');
+  const ctx = systemContext('lost', 'TREAT');
+  await Promise.all([0, 1].map((i) => env.services.audit.record(ctx, event(i))));
+  assert.ok(env.services.log.leafCache?.get('lost', 1));
+  await sql`alter table audit_events add constraint refuse_all check (false) not valid`.execute(db());
+  try {
+    await assert.rejects(env.services.audit.record(ctx, event(2)), /access log cannot be written/);
+  } finally {
+    await sql`alter table audit_events drop constraint refuse_all`.execute(db());
+  }
+  assert.equal(env.services.log.leafCache?.get('lost', 1), undefined);
+  // Stored as U+FFFD: hashing the string in memory would not match the row, so it is read back.
+  await env.services.audit.record(ctx, { action: 'read', outcome: 'success', resourceRefs: ['Patient/a\uD800b'], patientIds: ['p9'] });
+  assert.equal(env.services.log.leafCache?.get('lost', 2), undefined);
+  assert.equal((await env.services.log.integrate('lost')).size, 3);
+  await env.services.log.checkpoint('lost');
+  assert.equal(await verify('lost'), null);
+});
+
 test(`${L} verify detects an event altered and re-hashed, by the signed root`, async () => {
   await logOf20('rehash');
   await asAttacker(async () => {
@@ -275,4 +295,23 @@ test(`${L} one append batch across tenants keeps values exact and positions gap-
   assert.deepEqual(rows.find((r) => r.tenant_id === 'mix-b' && r.leaf_index === '0')!.patient_ids, []);
   for (const t of ['mix-a', 'mix-b']) assert.equal((await env.services.log.integrate(t)).size, t === 'mix-a' ? 2 : 3);
   assert.equal(await verify('mix-a'), null);
+});
+
+test(`${L} a batch interleaving three tenants is hashed from memory exactly as stored (odd values, nulls, duplicates)`, async () => {
+  const tenants = ['il-a', 'il-b', 'il-c'];
+  for (const t of tenants) await tenantWithToken(env.services, t);
+  const odd = ['Patient/a"b', 'x\\y', 'NULL', 'a,b{c}', ' sp ', 'Obé/😀', ''];
+  const refs = [...odd];
+  const order = ['il-a', 'il-b', 'il-a', 'il-c', 'il-a', 'il-b'];
+  await Promise.all(order.map((t, i) => env.services.audit.record(
+    { ...systemContext(t, 'TREAT'), client: i % 2 ? { tokenId: `tok-${i}`, ip: '::1' } : undefined },
+    { action: 'read', outcome: 'success', resourceRefs: i === 0 ? refs : [`Patient/p${i}`], patientIds: ['p1', 'p1', `p${i}`], detail: i === 4 ? 'x"\n\u0001é' : undefined },
+  )));
+  refs.length = 0; // the caller changing its array afterwards changes nothing
+  assert.deepEqual(tenants.map((t) => [0, 1, 2].filter((i) => env.services.log.leafCache?.get(t, i)).length), [3, 2, 1]);
+  for (const t of tenants) {
+    await env.services.log.integrate(t);
+    await env.services.log.checkpoint(t);
+    assert.equal(await verify(t), null, t);
+  }
 });
