@@ -1,6 +1,7 @@
-// Main-thread side of the append worker: group-commit batches go to a worker thread that owns one
-// PostgreSQL connection, so serialising, sending and awaiting the INSERT never takes the event loop
-// that serves requests (the main thread is what limits reads on a 2-core machine).
+// Main-thread side of the append worker (CERBERE_AUDIT_THREAD, PostgreSQL): group-commit batches go to a
+// worker thread that owns one PostgreSQL connection, so serialising, sending and awaiting the INSERT never
+// takes the event loop that serves requests. Not the default: on 2 cores the hops between threads cost
+// reads more than they save (services.ts).
 // A batch resolves once committed and rejects if the worker reports failure or dies (fail closed).
 import type { PgConnection } from '../store/db.ts';
 import type { EventRow } from './append-sql.ts';

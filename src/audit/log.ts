@@ -16,7 +16,7 @@ import { CheckpointDir, pushToWitness } from './publish.ts';
 export interface AuditLogOptions {
   checkpointDir: string;
   witnessUrl: string | null;
-  /** Runs the periodic integration elsewhere (the append worker thread on PostgreSQL); default: here. */
+  /** Runs the periodic integration elsewhere (a worker thread, with CERBERE_AUDIT_THREAD); default: here. */
   integrateAllElsewhere?: () => Promise<number>;
   /** Events the recorder appended, to integrate without reading them back (integration here only). */
   leafCache?: LeafCache;

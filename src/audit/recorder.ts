@@ -73,7 +73,7 @@ export class AuditRecorder {
 
   /** Hands the committed batch to the integrator (LeafCache). A tenant's events in a batch take consecutive
    *  positions in batch order (APPEND_SQL), so the lowest returned position places each returned row. */
-  private hold(batch: Pending[], assigned: Assigned[]): void {
+  private hold(cache: LeafCache, batch: Pending[], assigned: Assigned[]): void {
     if (assigned.length !== batch.length) return; // cannot happen; the integrator then reads the events back
     const byTenant = new Map<string, Pending[]>();
     for (const p of batch) { const l = byTenant.get(p.row[0]); if (l) l.push(p); else byTenant.set(p.row[0], [p]); }
@@ -85,7 +85,7 @@ export class AuditRecorder {
       const r = p.row;
       // A lone surrogate is stored as U+FFFD: such an event is read back, never hashed from memory.
       if (r.some((v) => v !== null && LONE_SURROGATE.test(v))) continue;
-      this.opts.leafCache!.add(a.tenant_id, Number(a.leaf), {
+      cache.add(a.tenant_id, Number(a.leaf), {
         seq: a.seq, at: a.at, actor_kind: r[1], actor_id: r[2], role: r[3], site_id: r[4], client_id: r[5], ip: r[6],
         purpose: r[7], action: r[8], outcome: r[9], resource_refs: p.refs, patient_ids: p.patients, detail: r[12],
       });
@@ -98,14 +98,14 @@ export class AuditRecorder {
     this.inFlight++;
     try {
       const rows = batch.map((p) => p.row);
-      // On PostgreSQL a worker thread serialises and sends the batch: the main thread keeps serving requests.
+      // With CERBERE_AUDIT_THREAD a worker thread serialises and sends the batch (and integrates elsewhere,
+      // so what the append assigned is not needed here).
       let assigned: Assigned[] = [];
       if (this.opts.thread) await this.opts.thread.write(rows);
-      else if (this.opts.leafCache) assigned = await this.opts.prepared<Assigned>('cerbere_audit_append_r', APPEND_RETURNING_SQL, appendParams(rows));
-      else await this.opts.prepared('cerbere_audit_append', APPEND_SQL, appendParams(rows));
+      else assigned = await this.opts.prepared<Assigned>('cerbere_audit_append_r', APPEND_RETURNING_SQL, appendParams(rows));
       this.appended += batch.length;
       for (const p of batch) p.resolve();
-      if (assigned.length) this.hold(batch, assigned);
+      if (assigned.length && this.opts.leafCache) this.hold(this.opts.leafCache, batch, assigned);
     } catch {
       this.opts.leafCache?.clear(); // the database may have lost commits: positions are read back from now on
       const err = new AuditUnavailableError();
