@@ -285,7 +285,9 @@ export class AccessDecider {
   }
 
   /** Replaces the care relationships explained by these resources (null: deleted), inside the write's transaction. */
-  async syncLinks(tx: Kysely<DB> | Transaction<DB>, keys: TenantKeys, tenantId: string, items: { type: string; id: string; resource: any | null }[]): Promise<void> {
+  async syncLinks(tx: Kysely<DB> | Transaction<DB>, keys: TenantKeys, tenantId: string, items: { type: string; id: string; resource: any | null }[],
+    /** The sources were created in this transaction (version 1 inserted, so no row had their id): no old links to drop. */
+    created = false): Promise<void> {
     const relevant = items.filter((i) => LINK_SOURCES.has(i.type));
     if (!relevant.length) return;
     const rows: { tenant_id: string; source_type: string; source_id: string; patient_id: string; patient_token: string; site_id: string; practitioner_id: string; expires_at: Date | null }[] = [];
@@ -309,7 +311,7 @@ export class AccessDecider {
       }
     }
     // Arrays as single parameters (= any, unnest): an import batch of 1,000 patients is two short statements.
-    for (const [type, ids] of byType) {
+    for (const [type, ids] of created ? [] : byType) {
       const old = (await sql<{ patient_id: string }>`delete from care_links where tenant_id = ${tenantId} and source_type = ${type}
         and source_id = any(${ids}::text[]) returning patient_id`.execute(tx)).rows;
       for (const o of old) this.touch(tenantId, o.patient_id);

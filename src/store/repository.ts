@@ -316,7 +316,9 @@ export class Repository {
     const pids = resources.map((r, i) => (r?.resourceType === 'Patient' ? ids[i] : patientOf(r)));
     // Patient keys are planned before the workers run (existing ones, fresh ones numbered) and stored in the
     // batch's transaction: a failed batch leaves no key behind.
-    const plan = await this.guard(() => this.deps.keyring.planPatientKeys(this.db, keys, pids.filter((p): p is string => !!p)));
+    // Patients whose id is generated here have no key yet: no lookup for them.
+    const created = new Set(resources.flatMap((r, i) => (r?.resourceType === 'Patient' && r.id === undefined ? [ids[i]] : [])));
+    const plan = await this.guard(() => this.deps.keyring.planPatientKeys(this.db, keys, pids.filter((p): p is string => !!p), created));
     // The workers validate, index and (with the envelope cipher; benchmarks may inject another) seal.
     const seal = this.cipher === envelopeCipher
       ? { now: now.toISOString(), patientKeys: pids.map((p) => (p ? plan.refs.get(p) : undefined)) } : undefined;
@@ -335,7 +337,7 @@ export class Repository {
           from unnest(${rows.map((r) => r.resource_type)}::text[], ${rows.map((r) => r.id)}::text[], ${rows.map((r) => r.body.toString('base64'))}::text[],
             ${rows.map((r) => `{${r.tokens.join(',')}}`)}::text[]) as x(t, i, b, k)`.execute(tx);
         await this.checkReferences(tx, ctx.tenantId, log.outgoing);
-        await this.access.syncLinks(tx, keys, ctx.tenantId, rows.map((p) => ({ type: p.resource_type, id: p.id, resource: p.resource })));
+        await this.access.syncLinks(tx, keys, ctx.tenantId, rows.map((p) => ({ type: p.resource_type, id: p.id, resource: p.resource })), true);
         await this.deps.audit.appendInTransaction(tx, ctx, [{ action: 'create', outcome: 'success', resourceRefs: log.refs, patientIds: log.patients, detail: 'import' }]);
       }));
       committed = true;
@@ -408,7 +410,7 @@ export class Repository {
       if (e?.code === '23505') throw FhirError.conflict('a resource with this id already exists');
       throw e;
     }
-    await this.access.syncLinks(tx, keys, ctx.tenantId, [{ type: row.resource_type, id: rid, resource }]);
+    await this.access.syncLinks(tx, keys, ctx.tenantId, [{ type: row.resource_type, id: rid, resource }], true);
     return { resource, versionId: 1, lastUpdated: row.last_updated, created: true };
   }
 

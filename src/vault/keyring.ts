@@ -253,11 +253,13 @@ export class Keyring {
 
   /** First half of ensurePatientKeys, which may run before the writing transaction: the patients' existing keys,
    *  and fresh keys (numbered, not yet stored) for the others. Import workers seal under both. */
-  async planPatientKeys(db: Db, keys: TenantKeys, patientIds: Iterable<string>): Promise<PatientKeyPlan> {
+  async planPatientKeys(db: Db, keys: TenantKeys, patientIds: Iterable<string>, created?: ReadonlySet<string>): Promise<PatientKeyPlan> {
     const ids = [...new Set(patientIds)];
     const refs = new Map<string, PatientKeyRef>();
     if (!ids.length) return { refs, fresh: [] };
-    await this.fetchPatientKeys(db, keys, ids, refs);
+    // `created`: patients whose id this batch has just generated, so no key can exist for them yet.
+    const lookup = created ? ids.filter((id) => !created.has(id)) : ids;
+    if (lookup.length) await this.fetchPatientKeys(db, keys, lookup, refs);
     const missing = ids.filter((id) => !refs.has(id));
     if (!missing.length) return { refs, fresh: [] };
     // A number taken here and not stored (failed batch, lost race) is never reused: sequences do not roll back.
@@ -293,8 +295,11 @@ export class Keyring {
   }
 
   private async fetchPatientKeys(db: Db, keys: TenantKeys, ids: string[], out: Map<string, PatientKeyRef>): Promise<void> {
-    const rows = (await sql<{ patient_id: string; key_no: number; wrapped: Uint8Array; wrap_version: number }>`select patient_id, key_no, wrapped, wrap_version
-      from patient_keys where tenant_id = ${keys.tenantId} and patient_id = any(${ids}::text[])`.execute(db)).rows;
+    // One unique-index probe per id whatever the statistics say: with `patient_id = any(…)`, a never-analysed
+    // patient_keys (a bulk import, autovacuum off) was planned as a scan of the whole tenant, for every batch.
+    const rows = (await sql<{ patient_id: string; key_no: number; wrapped: Uint8Array; wrap_version: number }>`select k.patient_id, k.key_no, k.wrapped, k.wrap_version
+      from unnest(${ids}::text[]) as x(pid)
+      cross join lateral (select patient_id, key_no, wrapped, wrap_version from patient_keys where tenant_id = ${keys.tenantId} and patient_id = x.pid) k`.execute(db)).rows;
     for (const r of rows) {
       let k = keys.patients.get(r.key_no);
       if (!k) { k = unwrapPatientKey(keys, r.key_no, r.wrapped, r.wrap_version); keys.patients.set(r.key_no, k); }
