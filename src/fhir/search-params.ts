@@ -12,6 +12,11 @@ export interface SearchParamDef {
   extract(r: any): RawValue[];
   /** For references: the resource types a bare id may point to. */
   targets?: string[];
+  /** Parameters whose index a query of this one also matches, under their own subkeys (`name` = family, given or text):
+   *  what they index is not indexed again under this one. */
+  covers?: string[];
+  /** Token parameter whose values are FHIR codes, never with a system: `|code` and `code` mean the same, one token is indexed. */
+  codes?: boolean;
 }
 
 const arr = <T>(x: T | T[] | undefined | null): T[] => (x == null ? [] : Array.isArray(x) ? x : [x]);
@@ -22,20 +27,22 @@ const identifiers = (r: any): RawToken[] => arr(r.identifier).filter((i: any) =>
 const humanNames = (r: any) => arr<any>(r.name);
 const family = (r: any): string[] => humanNames(r).map((n) => n.family).filter(Boolean);
 const given = (r: any): string[] => humanNames(r).flatMap((n) => arr<string>(n.given));
-const nameParts = (r: any): string[] => [...family(r), ...given(r), ...humanNames(r).map((n) => n.text).filter(Boolean)];
+const nameTexts = (r: any): string[] => humanNames(r).map((n) => n.text).filter(Boolean);
 const telecom = (r: any, system: string): string[] => arr<any>(r.telecom).filter((t) => t?.system === system && t.value).map((t) => String(t.value));
 const period = (p: any): string[] => (p?.start ? [p.start] : []);
 
 const P = (name: string, kind: ParamKind, extract: (r: any) => RawValue[], targets?: string[]): SearchParamDef => ({ name, kind, extract, targets });
+// A token parameter over a FHIR `code` (gender, status…): its values never carry a system.
+const C = (name: string, extract: (r: any) => RawValue[]): SearchParamDef => ({ name, kind: 'token', extract, codes: true });
 
 const personParams = [
   P('identifier', 'identifier', identifiers),
   P('family', 'string', family),
   P('given', 'string', given),
-  P('name', 'string', nameParts),
+  { ...P('name', 'string', nameTexts), covers: ['family', 'given'] },
   P('email', 'email', (r) => telecom(r, 'email')),
   P('phone', 'phone', (r) => telecom(r, 'phone')),
-  P('gender', 'token', (r) => code(r.gender)),
+  C('gender', (r) => code(r.gender)),
 ];
 
 // subject (any target) and patient (Patient targets only), shared by the clinical types.
@@ -50,9 +57,9 @@ export const SEARCH_PARAMS: Record<string, SearchParamDef[]> = {
     P('birthdate', 'date', (r) => (r.birthDate ? [r.birthDate] : [])),
     P('general-practitioner', 'reference', (r) => refs(r.generalPractitioner), ['Practitioner', 'Organization', 'PractitionerRole']),
     P('organization', 'reference', (r) => refs(r.managingOrganization), ['Organization']),
-    P('active', 'token', (r) => code(r.active)),
+    C('active', (r) => code(r.active)),
   ],
-  Practitioner: [...personParams, P('active', 'token', (r) => code(r.active))],
+  Practitioner: [...personParams, C('active', (r) => code(r.active))],
   PractitionerRole: [
     P('identifier', 'identifier', identifiers),
     P('practitioner', 'reference', (r) => refs(r.practitioner), ['Practitioner']),
@@ -60,28 +67,28 @@ export const SEARCH_PARAMS: Record<string, SearchParamDef[]> = {
     P('location', 'reference', (r) => refs(r.location), ['Location']),
     P('role', 'token', (r) => codings(r.code)),
     P('specialty', 'token', (r) => codings(r.specialty)),
-    P('active', 'token', (r) => code(r.active)),
+    C('active', (r) => code(r.active)),
   ],
   Organization: [
     P('identifier', 'identifier', identifiers),
     P('name', 'string', (r) => [r.name, ...arr<string>(r.alias)].filter(Boolean)),
     P('type', 'token', (r) => codings(r.type)),
     P('partof', 'reference', (r) => refs(r.partOf), ['Organization']),
-    P('active', 'token', (r) => code(r.active)),
+    C('active', (r) => code(r.active)),
   ],
   Location: [
     P('identifier', 'identifier', identifiers),
     P('name', 'string', (r) => [r.name, ...arr<string>(r.alias)].filter(Boolean)),
     P('organization', 'reference', (r) => refs(r.managingOrganization), ['Organization']),
-    P('status', 'token', (r) => code(r.status)),
+    C('status', (r) => code(r.status)),
     P('type', 'token', (r) => codings(r.type)),
   ],
   ServiceRequest: [
     P('identifier', 'identifier', identifiers),
     ...subjectParams,
     P('code', 'token', (r) => codings(r.code)),
-    P('status', 'token', (r) => code(r.status)),
-    P('intent', 'token', (r) => code(r.intent)),
+    C('status', (r) => code(r.status)),
+    C('intent', (r) => code(r.intent)),
     P('requester', 'reference', (r) => refs(r.requester), ['Practitioner', 'PractitionerRole', 'Organization']),
     P('authored', 'date', (r) => (r.authoredOn ? [r.authoredOn] : [])),
     P('specimen', 'reference', (r) => refs(r.specimen), ['Specimen']),
@@ -90,7 +97,7 @@ export const SEARCH_PARAMS: Record<string, SearchParamDef[]> = {
     P('identifier', 'identifier', (r) => [...identifiers(r), ...(r.accessionIdentifier?.value ? [{ system: r.accessionIdentifier.system, code: r.accessionIdentifier.value }] : [])]),
     ...subjectParams,
     P('type', 'token', (r) => codings(r.type)),
-    P('status', 'token', (r) => code(r.status)),
+    C('status', (r) => code(r.status)),
     P('collected', 'date', (r) => (r.collection?.collectedDateTime ? [r.collection.collectedDateTime] : period(r.collection?.collectedPeriod))),
     P('request', 'reference', (r) => refs(r.request), ['ServiceRequest']),
   ],
@@ -99,7 +106,7 @@ export const SEARCH_PARAMS: Record<string, SearchParamDef[]> = {
     ...subjectParams,
     P('code', 'token', (r) => codings(r.code)),
     P('category', 'token', (r) => codings(r.category)),
-    P('status', 'token', (r) => code(r.status)),
+    C('status', (r) => code(r.status)),
     P('date', 'date', (r) => (r.effectiveDateTime ? [r.effectiveDateTime] : r.effectiveInstant ? [r.effectiveInstant] : period(r.effectivePeriod))),
     P('specimen', 'reference', (r) => refs(r.specimen), ['Specimen']),
     P('based-on', 'reference', (r) => refs(r.basedOn), ['ServiceRequest']),
@@ -110,7 +117,7 @@ export const SEARCH_PARAMS: Record<string, SearchParamDef[]> = {
     ...subjectParams,
     P('code', 'token', (r) => codings(r.code)),
     P('category', 'token', (r) => codings(r.category)),
-    P('status', 'token', (r) => code(r.status)),
+    C('status', (r) => code(r.status)),
     P('date', 'date', (r) => (r.effectiveDateTime ? [r.effectiveDateTime] : period(r.effectivePeriod))),
     P('result', 'reference', (r) => refs(r.result), ['Observation']),
     P('based-on', 'reference', (r) => refs(r.basedOn), ['ServiceRequest']),
@@ -122,7 +129,7 @@ export const SEARCH_PARAMS: Record<string, SearchParamDef[]> = {
     P('actor', 'reference', (r) => refs(arr<any>(r.participant).map((p) => p.actor)), ['Patient', 'Practitioner', 'PractitionerRole', 'Location']),
     P('practitioner', 'reference', (r) => refs(arr<any>(r.participant).map((p) => p.actor)).filter((s) => s.startsWith('Practitioner/')), ['Practitioner']),
     P('location', 'reference', (r) => refs(arr<any>(r.participant).map((p) => p.actor)).filter((s) => s.startsWith('Location/')), ['Location']),
-    P('status', 'token', (r) => code(r.status)),
+    C('status', (r) => code(r.status)),
     P('date', 'date', (r) => (r.start ? [r.start] : [])),
     P('service-type', 'token', (r) => codings(r.serviceType)),
     P('slot', 'reference', (r) => refs(r.slot), ['Slot']),
@@ -131,14 +138,14 @@ export const SEARCH_PARAMS: Record<string, SearchParamDef[]> = {
   Schedule: [
     P('identifier', 'identifier', identifiers),
     P('actor', 'reference', (r) => refs(r.actor), ['Practitioner', 'PractitionerRole', 'Location', 'Patient']),
-    P('active', 'token', (r) => code(r.active)),
+    C('active', (r) => code(r.active)),
     P('date', 'date', (r) => period(r.planningHorizon)),
     P('service-type', 'token', (r) => codings(r.serviceType)),
   ],
   Slot: [
     P('identifier', 'identifier', identifiers),
     P('schedule', 'reference', (r) => refs(r.schedule), ['Schedule']),
-    P('status', 'token', (r) => code(r.status)),
+    C('status', (r) => code(r.status)),
     P('start', 'date', (r) => (r.start ? [r.start] : [])),
     P('service-type', 'token', (r) => codings(r.serviceType)),
   ],

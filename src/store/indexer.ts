@@ -9,10 +9,12 @@ import type { TenantKeys } from '../vault/keyring.ts';
 
 const identifierValue = (v: string): string => normalizeNir(v) ?? v.trim();
 
-function refValues(ref: string): string[] {
-  // Relative "Type/id" (optionally with /_history/n) and the bare id; absolute URLs keep their last two segments.
+function refValues(ref: string, targets?: string[]): string[] {
+  // Relative "Type/id" (optionally with /_history/n); absolute URLs keep their last two segments. The bare id
+  // too when its type is not one of the parameter's targets: a bare-id query asks for Target/id under each target.
   const m = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(ref);
-  return m ? [`${m[1]}/${m[2]}`, m[2]] : [];
+  if (!m) return [];
+  return targets?.includes(m[1]) ? [`${m[1]}/${m[2]}`] : [`${m[1]}/${m[2]}`, m[2]];
 }
 
 /** Normalised strings to index for one raw value of a parameter. */
@@ -21,13 +23,13 @@ export function indexValues(def: SearchParamDef, raw: RawValue): string[] {
     case 'string': { const n = normalizeText(String(raw)); return n ? [n] : []; }
     case 'email': { const n = normalizeEmail(String(raw)); return n ? [n] : []; }
     case 'phone': { const n = normalizePhone(String(raw)); return n ? [n] : []; }
-    case 'reference': return refValues(String(raw));
+    case 'reference': return refValues(String(raw), def.targets);
     case 'date': { const d = normalizeDate(String(raw)); return d ? dateBucketValues(d) : []; }
     case 'identifier':
     case 'token': {
       const t = typeof raw === 'string' ? { code: raw } : raw;
       const c = def.kind === 'identifier' ? identifierValue(t.code) : t.code.trim();
-      return [`${t.system ?? ''}|${c}`, `*|${c}`];
+      return def.codes && !t.system ? [`*|${c}`] : [`${t.system ?? ''}|${c}`, `*|${c}`];
     }
   }
 }
@@ -71,7 +73,8 @@ export function queryValues(def: SearchParamDef, value: string): string[] {
     }
     case 'reference': {
       const v = value.trim();
-      if (FHIR_ID_REGEX.test(v)) return [v];
+      // A bare id: Target/id under each target type, and the bare id (indexed for other types, and by earlier versions).
+      if (FHIR_ID_REGEX.test(v)) return [...(def.targets ?? []).map((t) => `${t}/${v}`), v];
       const r = refValues(v);
       if (!r.length) throw new SearchValueError(`${def.name} must be a reference like Type/id`);
       return [r[0]];
@@ -89,15 +92,18 @@ export function queryValues(def: SearchParamDef, value: string): string[] {
       const bar = value.indexOf('|');
       const norm = (c: string) => (def.kind === 'identifier' ? identifierValue(c) : c.trim());
       if (bar < 0) return [`*|${norm(value)}`];
+      // A code parameter indexes `*|code` only: asking for no system is asking for any.
+      if (def.codes && bar === 0) return [`*|${norm(value.slice(1))}`];
       return [`${value.slice(0, bar)}|${norm(value.slice(bar + 1))}`];
     }
   }
 }
 
-/** Tokens for one query value (OR inside), under the tenant's index subkey for that parameter. */
+/** Tokens for one query value (OR inside), under the tenant's index subkey for that parameter (and those it covers). */
 export function queryTokens(keys: TenantKeys, type: string, def: SearchParamDef, values: string[]): string[] {
   const out = new Set<string>();
+  const qs = values.flatMap((v) => queryValues(def, v));
   // Matches rows indexed under any active index key version (search keeps working during a re-index).
-  for (const sub of keys.subkeysFor(type, def.name)) for (const v of values) for (const q of queryValues(def, v)) out.add(blindToken(sub, q).toString());
+  for (const name of [def.name, ...(def.covers ?? [])]) for (const sub of keys.subkeysFor(type, name)) for (const q of qs) out.add(blindToken(sub, q).toString());
   return [...out];
 }

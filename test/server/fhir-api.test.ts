@@ -90,6 +90,11 @@ test(`[${DB_LABEL}] search on blind indexes: identifier, names, birthdate ranges
   assert.ok((await ids('family=le-gall')).includes(p.id));
   assert.ok((await ids('given=ELOISE')).includes(p.id));
   assert.ok((await ids('name=eloise')).includes(p.id));
+  // name matches the family and given indexes, and name.text, which only it indexes.
+  assert.ok((await ids('name=le gall')).includes(p.id));
+  const texted = json(await app.inject({ method: 'POST', url: '/fhir/Patient', headers: auth(), payload: { ...patient, name: [{ text: 'Mme Aurore Texte' }] } }));
+  assert.deepEqual(await ids('name=Mme Aurore Texte'), [texted.id]);
+  assert.deepEqual(await ids('family=Mme Aurore Texte'), []);
   assert.ok((await ids('birthdate=1955-08-14')).includes(p.id));
   assert.ok((await ids('birthdate=ge1955-08-01&birthdate=lt1955-09')).includes(p.id));
   assert.ok(!(await ids('birthdate=gt1955-08-14')).includes(p.id));
@@ -101,6 +106,11 @@ test(`[${DB_LABEL}] search on blind indexes: identifier, names, birthdate ranges
   const s = json(await app.inject({ url: `/fhir/Observation?subject=Patient/${p.id}&code=http://loinc.org|718-7&date=ge2026-11-01&_include=Observation:subject`, headers: auth() }));
   assert.equal(s.entry.length, 2);
   assert.deepEqual(s.entry.map((e: any) => e.search.mode).sort(), ['include', 'match']);
+  // A bare id matches the reference under the parameter's target types (Patient/id is what is indexed).
+  const obsIds = async (q: string) => (json(await app.inject({ url: `/fhir/Observation?${q}`, headers: auth() })).entry ?? []).map((e: any) => e.resource.id);
+  assert.deepEqual(await obsIds(`subject=${p.id}`), [json(obs).id]);
+  assert.deepEqual(await obsIds(`patient=${p.id}`), [json(obs).id]);
+  assert.deepEqual(await obsIds(`subject=Patient/${p.id}`), [json(obs).id]);
 
   const post = await app.inject({ method: 'POST', url: '/fhir/Patient/_search', headers: { ...auth(), 'content-type': 'application/x-www-form-urlencoded' }, payload: 'identifier=185072A00400116' });
   assert.deepEqual(json(post).entry.map((e: any) => e.resource.id), [p.id]);
