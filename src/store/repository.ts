@@ -331,11 +331,15 @@ export class Repository {
         // A patient whose key a concurrent writer stored first: its resources are sealed again here, under that key.
         const body = (i: number) => (pids[i] && pks.lost.has(pids[i]!) ? undefined : pre.bodies?.[i] ?? undefined);
         rows = resources.map((r, i) => this.prepare(keys, ctx.tenantId, r, ids[i], 1, now, log, { issues: pre.issues[i], tokens: pre.tokens[i], body: body(i) }, pids[i] ? pks.refs.get(pids[i]!) : undefined));
-        // unnest over arrays: one short statement for the whole batch (bodies travel as base64 text).
+        // unnest over arrays: one short statement for the whole batch. Bodies travel as one binary parameter
+        // cut by offset (base64 text cost an encode here, a decode there and a third more bytes).
+        const ends: number[] = [];
+        let end = 0;
+        for (const r of rows) { end += r.body.length; ends.push(end); }
         await sql`insert into resources (tenant_id, resource_type, id, version, last_updated, deleted, body, tokens)
-          select ${ctx.tenantId}, t, i, 1, ${now}, false, decode(b, 'base64'), k::bigint[]
-          from unnest(${rows.map((r) => r.resource_type)}::text[], ${rows.map((r) => r.id)}::text[], ${rows.map((r) => r.body.toString('base64'))}::text[],
-            ${rows.map((r) => `{${r.tokens.join(',')}}`)}::text[]) as x(t, i, b, k)`.execute(tx);
+          select ${ctx.tenantId}, t, i, 1, ${now}, false, substring(${Buffer.concat(rows.map((r) => r.body), end)}::bytea from e - l + 1 for l), k::bigint[]
+          from unnest(${rows.map((r) => r.resource_type)}::text[], ${rows.map((r) => r.id)}::text[], ${ends}::int[], ${rows.map((r) => r.body.length)}::int[],
+            ${rows.map((r) => `{${r.tokens.join(',')}}`)}::text[]) as x(t, i, e, l, k)`.execute(tx);
         await this.checkReferences(tx, ctx.tenantId, log.outgoing);
         await this.access.syncLinks(tx, keys, ctx.tenantId, rows.map((p) => ({ type: p.resource_type, id: p.id, resource: p.resource })), true);
         await this.deps.audit.appendInTransaction(tx, ctx, [{ action: 'create', outcome: 'success', resourceRefs: log.refs, patientIds: log.patients, detail: 'import' }]);
