@@ -333,13 +333,18 @@ export class Repository {
         rows = resources.map((r, i) => this.prepare(keys, ctx.tenantId, r, ids[i], 1, now, log, { issues: pre.issues[i], tokens: pre.tokens[i], body: body(i) }, pids[i] ? pks.refs.get(pids[i]!) : undefined));
         // unnest over arrays: one short statement for the whole batch. Bodies travel as one binary parameter
         // cut by offset (base64 text cost an encode here, a decode there and a third more bytes).
+        // Tokens likewise: one bigint array for the batch, sliced per row (tokenEnds: each row's last position).
         const ends: number[] = [];
+        const tokenEnds: number[] = [];
         let end = 0;
-        for (const r of rows) { end += r.body.length; ends.push(end); }
+        let tokenEnd = 0;
+        for (const r of rows) { end += r.body.length; ends.push(end); tokenEnd += r.tokens.length; tokenEnds.push(tokenEnd); }
+        const allTokens = `{${rows.filter((r) => r.tokens.length).map((r) => r.tokens.join(',')).join(',')}}`;
         await sql`insert into resources (tenant_id, resource_type, id, version, last_updated, deleted, body, tokens)
-          select ${ctx.tenantId}, t, i, 1, ${now}, false, substring(${Buffer.concat(rows.map((r) => r.body), end)}::bytea from e - l + 1 for l), k::bigint[]
+          select ${ctx.tenantId}, t, i, 1, ${now}, false, substring(${Buffer.concat(rows.map((r) => r.body), end)}::bytea from e - l + 1 for l),
+            coalesce((${allTokens}::bigint[])[ke - kl + 1:ke], '{}')
           from unnest(${rows.map((r) => r.resource_type)}::text[], ${rows.map((r) => r.id)}::text[], ${ends}::int[], ${rows.map((r) => r.body.length)}::int[],
-            ${rows.map((r) => `{${r.tokens.join(',')}}`)}::text[]) as x(t, i, e, l, k)`.execute(tx);
+            ${tokenEnds}::int[], ${rows.map((r) => r.tokens.length)}::int[]) as x(t, i, e, l, ke, kl)`.execute(tx);
         await this.checkReferences(tx, ctx.tenantId, log.outgoing);
         await this.access.syncLinks(tx, keys, ctx.tenantId, rows.map((p) => ({ type: p.resource_type, id: p.id, resource: p.resource })), true);
         await this.deps.audit.appendInTransaction(tx, ctx, [{ action: 'create', outcome: 'success', resourceRefs: log.refs, patientIds: log.patients, detail: 'import' }]);

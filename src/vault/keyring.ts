@@ -279,9 +279,13 @@ export class Keyring {
     const lost = new Set<string>();
     if (!plan.fresh.length) return { refs, lost };
     const fresh = plan.fresh;
+    // Wrapped keys travel as one binary parameter cut by offset (e: end, l: length).
+    const wrapped = fresh.map((f) => wrapPatientKey(keys, f.keyNo, f.key, keys.encVersion, f.nonce));
+    let end = 0;
+    const ends = wrapped.map((w) => (end += w.length));
     const inserted = new Set((await sql<{ patient_id: string }>`insert into patient_keys (tenant_id, key_no, patient_id, wrap_version, wrapped)
-      select ${keys.tenantId}, n, p, ${keys.encVersion}, decode(w, 'base64')
-      from unnest(${fresh.map((f) => f.keyNo)}::int[], ${fresh.map((f) => f.pid)}::text[], ${fresh.map((f) => wrapPatientKey(keys, f.keyNo, f.key, keys.encVersion, f.nonce).toString('base64'))}::text[]) as x(n, p, w)
+      select ${keys.tenantId}, n, p, ${keys.encVersion}, substring(${Buffer.concat(wrapped, end)}::bytea from e - l + 1 for l)
+      from unnest(${fresh.map((f) => f.keyNo)}::int[], ${fresh.map((f) => f.pid)}::text[], ${ends}::int[], ${wrapped.map((w) => w.length)}::int[]) as x(n, p, e, l)
       on conflict (tenant_id, patient_id) do nothing returning patient_id`.execute(db)).rows.map((r) => r.patient_id));
     for (const f of fresh) {
       if (inserted.has(f.pid)) { keys.patients.set(f.keyNo, f.key); continue; }

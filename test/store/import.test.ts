@@ -8,6 +8,8 @@ import { systemContext } from '../../src/audit/context.ts';
 import { createGenerator } from '../../src/seed/synthetic.ts';
 import { bodyPatientKeyNo } from '../../src/store/cipher.ts';
 import { parseSearch } from '../../src/fhir/search-query.ts';
+import { resourceTokens } from '../../src/store/indexer.ts';
+import { withCompartmentToken } from '../../src/auth/access-decision.ts';
 
 let env: TestEnv;
 before(async () => { env = await testEnv(); });
@@ -41,6 +43,14 @@ test(`${L} a worker-sealed import batch reads back exactly, sealed under each pa
   const nir: string = (patients[10] as any).identifier[0].value;
   const found = await repo().search(ctx, parseSearch('Patient', [['identifier', nir]], { maxCount: 100 }));
   assert.deepEqual(found.matches.map((m: any) => m.id), [ids[10]]);
+  // Each row got its own tokens (the batch sends them as one array, sliced per row).
+  const keys = await env.services.keyring.keys('imp');
+  const stored = (await sql<{ id: string; tokens: string[] }>`select id, tokens::text[] as tokens from resources where tenant_id = 'imp' and id = any(${[...ids, ...obsIds]}::text[])`.execute(env.services.database.db)).rows;
+  assert.equal(stored.length, ids.length + obsIds.length);
+  for (const r of stored) {
+    const resource = JSON.parse((await repo().read(ctx, ids.includes(r.id) ? 'Patient' : 'Observation', r.id)).json);
+    assert.deepEqual([...r.tokens].sort(), withCompartmentToken(keys, resource, resourceTokens(keys, resource)).sort(), r.id);
+  }
 });
 
 test(`${L} a patient key stored by a concurrent writer between plan and store wins, and the batch is told to seal again`, async () => {
