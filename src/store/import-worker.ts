@@ -7,6 +7,7 @@ import { KEY_BYTES } from '../vault/aead.ts';
 import { validateAndIndex } from './import-prepare.ts';
 import { resourceAad, sealBody } from './cipher.ts';
 import { stampResource } from './stamp.ts';
+import { pack } from './packed.ts';
 
 interface Seal { now: string; encVersion: number; enc: Uint8Array; patientKeys: Uint8Array; keyNos: number[] }
 interface Job { id: number; tenantId: string; keyVersion: number; idxKey: Uint8Array; resources: any[]; seal?: Seal }
@@ -38,13 +39,8 @@ parentPort!.on('message', (m: Job) => {
       return sealBody(enc, s.encVersion, resourceAad(m.tenantId, resource.resourceType, resource.id, 1), Buffer.from(JSON.stringify(resource)), patient);
     });
     // One transferred buffer for all bodies, with end offsets (a body of length 0: none).
-    const ends: number[] = [];
-    let total = 0;
-    for (const b of bodies) { total += b?.length ?? 0; ends.push(total); }
-    const sealed = new Uint8Array(total);
-    let at = 0;
-    for (const b of bodies) if (b) { sealed.set(b, at); at += b.length; }
-    parentPort!.postMessage({ id: m.id, issues, tokens, sealed, ends }, [sealed.buffer]);
+    const { bytes: sealed, ends } = pack(bodies);
+    parentPort!.postMessage({ id: m.id, issues, tokens, sealed, ends }, [sealed.buffer as ArrayBuffer]);
   } finally {
     enc.fill(0);
     pk.fill(0);

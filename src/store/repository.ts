@@ -13,6 +13,7 @@ import { FhirError } from '../fhir/outcome.ts';
 import { SUPPORTED_TYPES, hasErrors, validateResource, extractReferences, FHIR_ID_REGEX as ID, type ValidationIssue } from '../fhir/validate.ts';
 import { ImportPool } from './import-pool.ts';
 import { stampResource } from './stamp.ts';
+import { pack } from './packed.ts';
 import { patientOf } from '../fhir/search-params.ts';
 import type { SearchQuery } from '../fhir/search-query.ts';
 import { bodyPatientKeyNo, envelopeCipher, resourceAad, type ResourceCipher } from './cipher.ts';
@@ -334,16 +335,14 @@ export class Repository {
         // unnest over arrays: one short statement for the whole batch. Bodies travel as one binary parameter
         // cut by offset (base64 text cost an encode here, a decode there and a third more bytes).
         // Tokens likewise: one bigint array for the batch, sliced per row (tokenEnds: each row's last position).
-        const ends: number[] = [];
-        const tokenEnds: number[] = [];
-        let end = 0;
+        const bodies = pack(rows.map((r) => r.body));
         let tokenEnd = 0;
-        for (const r of rows) { end += r.body.length; ends.push(end); tokenEnd += r.tokens.length; tokenEnds.push(tokenEnd); }
+        const tokenEnds = rows.map((r) => (tokenEnd += r.tokens.length));
         const allTokens = `{${rows.filter((r) => r.tokens.length).map((r) => r.tokens.join(',')).join(',')}}`;
         await sql`insert into resources (tenant_id, resource_type, id, version, last_updated, deleted, body, tokens)
-          select ${ctx.tenantId}, t, i, 1, ${now}, false, substring(${Buffer.concat(rows.map((r) => r.body), end)}::bytea from e - l + 1 for l),
+          select ${ctx.tenantId}, t, i, 1, ${now}, false, substring(${bodies.bytes}::bytea from e - l + 1 for l),
             coalesce((${allTokens}::bigint[])[ke - kl + 1:ke], '{}')
-          from unnest(${rows.map((r) => r.resource_type)}::text[], ${rows.map((r) => r.id)}::text[], ${ends}::int[], ${rows.map((r) => r.body.length)}::int[],
+          from unnest(${rows.map((r) => r.resource_type)}::text[], ${rows.map((r) => r.id)}::text[], ${bodies.ends}::int[], ${bodies.lengths}::int[],
             ${tokenEnds}::int[], ${rows.map((r) => r.tokens.length)}::int[]) as x(t, i, e, l, ke, kl)`.execute(tx);
         await this.checkReferences(tx, ctx.tenantId, log.outgoing);
         await this.access.syncLinks(tx, keys, ctx.tenantId, rows.map((p) => ({ type: p.resource_type, id: p.id, resource: p.resource })), true);

@@ -12,6 +12,7 @@ import type { KeyProvider } from './key-provider.ts';
 import { indexSubkey } from './blind-index.ts';
 import { aesGcmOpen, aesGcmSeal, KEY_BYTES } from './aead.ts';
 import type { PatientKeyRef } from './envelope.ts';
+import { pack } from '../store/packed.ts';
 
 /** Unwrapped per-patient keys of one tenant, by key number; bounded, zeroed on eviction. */
 export class PatientKeyCache {
@@ -280,12 +281,10 @@ export class Keyring {
     if (!plan.fresh.length) return { refs, lost };
     const fresh = plan.fresh;
     // Wrapped keys travel as one binary parameter cut by offset (e: end, l: length).
-    const wrapped = fresh.map((f) => wrapPatientKey(keys, f.keyNo, f.key, keys.encVersion, f.nonce));
-    let end = 0;
-    const ends = wrapped.map((w) => (end += w.length));
+    const wrapped = pack(fresh.map((f) => wrapPatientKey(keys, f.keyNo, f.key, keys.encVersion, f.nonce)));
     const inserted = new Set((await sql<{ patient_id: string }>`insert into patient_keys (tenant_id, key_no, patient_id, wrap_version, wrapped)
-      select ${keys.tenantId}, n, p, ${keys.encVersion}, substring(${Buffer.concat(wrapped, end)}::bytea from e - l + 1 for l)
-      from unnest(${fresh.map((f) => f.keyNo)}::int[], ${fresh.map((f) => f.pid)}::text[], ${ends}::int[], ${wrapped.map((w) => w.length)}::int[]) as x(n, p, e, l)
+      select ${keys.tenantId}, n, p, ${keys.encVersion}, substring(${wrapped.bytes}::bytea from e - l + 1 for l)
+      from unnest(${fresh.map((f) => f.keyNo)}::int[], ${fresh.map((f) => f.pid)}::text[], ${wrapped.ends}::int[], ${wrapped.lengths}::int[]) as x(n, p, e, l)
       on conflict (tenant_id, patient_id) do nothing returning patient_id`.execute(db)).rows.map((r) => r.patient_id));
     for (const f of fresh) {
       if (inserted.has(f.pid)) { keys.patients.set(f.keyNo, f.key); continue; }
