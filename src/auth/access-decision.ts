@@ -36,12 +36,12 @@ const NEGATIVE_MS = 5_000;
 /** The patient's compartment token: in the tokens of every resource of their compartment. */
 /** The patient's compartment token under the newest index key (stored in care_links and break_glass). */
 export function compartmentToken(keys: TenantKeys, patientId: string): string {
-  return blindToken(keys.subkey('_compartment', 'patient'), patientId).toString();
+  return blindToken(keys.tokenKey('_compartment', 'patient'), patientId).toString();
 }
 
 /** Under every active index key: two while an index-key rotation runs, so rows match either. */
 export function compartmentTokens(keys: TenantKeys, patientId: string): string[] {
-  return keys.subkeysFor('_compartment', 'patient').map((k) => blindToken(k, patientId).toString());
+  return keys.tokenKeysFor('_compartment', 'patient').map((k) => blindToken(k, patientId).toString());
 }
 
 /** After an index-key rotation: stored compartment tokens are recomputed under the newest key. */

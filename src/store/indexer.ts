@@ -42,7 +42,7 @@ export function resourceTokens(keys: TenantKeys, resource: any): string[] {
     const raws = def.extract(resource);
     if (!raws.length) continue;
     // One token per active index key version (two while an index key rotation runs).
-    for (const sub of keys.subkeysFor(resource.resourceType, def.name)) {
+    for (const sub of keys.tokenKeysFor(resource.resourceType, def.name)) {
       for (const raw of raws) for (const v of indexValues(def, raw)) out.add(blindToken(sub, v).toString());
     }
   }
@@ -104,6 +104,6 @@ export function queryTokens(keys: TenantKeys, type: string, def: SearchParamDef,
   const out = new Set<string>();
   const qs = values.flatMap((v) => queryValues(def, v));
   // Matches rows indexed under any active index key version (search keeps working during a re-index).
-  for (const name of [def.name, ...(def.covers ?? [])]) for (const sub of keys.subkeysFor(type, name)) for (const q of qs) out.add(blindToken(sub, q).toString());
+  for (const name of [def.name, ...(def.covers ?? [])]) for (const sub of keys.tokenKeysFor(type, name)) for (const q of qs) out.add(blindToken(sub, q).toString());
   return [...out];
 }

@@ -34,7 +34,7 @@ interface CurrentRow { version: number; last_updated: Date; deleted: boolean; bo
 interface PatientKeyCols { pk_no: number | null; pk_wrapped: Uint8Array | null; pk_wrap: number | null }
 /** A requested id that matched nothing may be anything a user typed (even a NIR): the append-only
  *  log keeps only a keyed hash of it, enough to see repeated probing of the same id. */
-const unknownRef = (keys: TenantKeys, type: string, id: string) => `${type}/#${blindToken(keys.subkey('_audit', 'unknown-id'), id).toString(16)}`;
+const unknownRef = (keys: TenantKeys, type: string, id: string) => `${type}/#${blindToken(keys.tokenKey('_audit', 'unknown-id'), id).toString(16)}`;
 // The patient key named by the body's header comes in the same round trip (one query per read, cache or not).
 const READ_SQL = `select r.version, r.last_updated, r.deleted, r.body, pk.key_no as pk_no, pk.wrapped as pk_wrapped, pk.wrap_version as pk_wrap
   from resources r left join patient_keys pk on pk.tenant_id = r.tenant_id and pk.key_no = (case when length(r.body) >= 10 and get_byte(r.body, 0) = 1 and get_byte(r.body, 1) = 1

@@ -2,7 +2,7 @@
 // the tenant's index key (never the encryption key). Tokens are full 64-bit: they reveal equality
 // only, and a lookup needs no post-filtering. Dates become bucket tokens (year, month, day) so that
 // ranges are answered by enumerating buckets, never by an order-revealing encoding.
-import { CryptoError, hkdfSha256, hmacSha256 } from './aead.ts';
+import { CryptoError, hkdfSha256, type HmacSha256Key } from './aead.ts';
 import { daysInMonth, type NormalizedDate } from './normalize.ts';
 
 const EMPTY = Buffer.alloc(0);
@@ -13,9 +13,10 @@ export function indexSubkey(tenantIndexKey: Buffer, resourceType: string, param:
   return hkdfSha256(tenantIndexKey, EMPTY, `cerbere/v1/idx/${resourceType}/${param}`, 32);
 }
 
-/** First 8 bytes of HMAC-SHA-256(subkey, value) as a signed 64-bit integer (PostgreSQL bigint). */
-export function blindToken(subkey: Buffer, normalizedValue: string): bigint {
-  return hmacSha256(subkey, normalizedValue).readBigInt64BE(0);
+/** First 8 bytes of HMAC-SHA-256(subkey, value) as a signed 64-bit integer (PostgreSQL bigint); the subkey
+ *  comes prepared from TenantKeys.tokenKeysFor(). */
+export function blindToken(subkey: HmacSha256Key, normalizedValue: string): bigint {
+  return BigInt.asIntN(64, BigInt('0x' + subkey.hex(normalizedValue).slice(0, 16)));
 }
 
 const pad = (n: number, w: number) => String(n).padStart(w, '0');

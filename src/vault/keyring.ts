@@ -10,7 +10,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../store/schema.ts';
 import type { KeyProvider } from './key-provider.ts';
 import { indexSubkey } from './blind-index.ts';
-import { aesGcmOpen, aesGcmSeal, KEY_BYTES } from './aead.ts';
+import { aesGcmOpen, aesGcmSeal, HmacSha256Key, KEY_BYTES } from './aead.ts';
 import type { PatientKeyRef } from './envelope.ts';
 import { pack } from '../store/packed.ts';
 
@@ -45,6 +45,7 @@ function splitIdx(idx: Buffer | Map<number, Buffer>): Map<number, Buffer> {
 
 export class TenantKeys {
   private readonly subkeys = new Map<string, Buffer[]>();
+  private readonly tokenKeys = new Map<string, HmacSha256Key[]>();
   private readonly idxKeys: Map<number, Buffer>;
   /** Non-retired index key versions, newest first. */
   readonly idxVersions: number[];
@@ -87,6 +88,15 @@ export class TenantKeys {
   }
   /** Subkey under the newest index key version (for keyed hashes that need one value, e.g. in the access log). */
   subkey(resourceType: string, param: string): Buffer { return this.subkeysFor(resourceType, param)[0]; }
+  /** The same subkeys prepared for blind-index tokens (blindToken), cached and zeroed with them. */
+  tokenKeysFor(resourceType: string, param: string): HmacSha256Key[] {
+    const name = resourceType + '/' + param;
+    let k = this.tokenKeys.get(name);
+    if (!k) { k = this.subkeysFor(resourceType, param).map((s) => new HmacSha256Key(s)); this.tokenKeys.set(name, k); }
+    return k;
+  }
+  /** Token subkey under the newest index key version. */
+  tokenKey(resourceType: string, param: string): HmacSha256Key { return this.tokenKeysFor(resourceType, param)[0]; }
   /** Unwrapped patient key by number, if loaded (Keyring.loadPatientKeys). */
   patientKey(keyNo: number): Buffer | undefined { return this.patients.get(keyNo); }
   /** Overwrites key material in memory (called on eviction). The patient-key cache is shared across reloads. */
@@ -95,6 +105,7 @@ export class TenantKeys {
     for (const k of this.encKeys.values()) k.fill(0);
     for (const k of this.idxKeys.values()) k.fill(0);
     for (const ks of this.subkeys.values()) for (const k of ks) k.fill(0);
+    for (const ks of this.tokenKeys.values()) for (const k of ks) k.zero();
   }
 }
 

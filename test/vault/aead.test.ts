@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { aesGcmOpen, aesGcmSeal, CryptoError, hkdfSha256, hmacSha256 } from '../../src/vault/aead.ts';
+import { createHash, randomBytes } from 'node:crypto';
+import { aesGcmOpen, aesGcmSeal, CryptoError, hkdfSha256, hmacSha256, HmacSha256Key } from '../../src/vault/aead.ts';
 
 const key = randomBytes(32);
 const nonce = randomBytes(12);
@@ -74,4 +74,37 @@ test('HKDF-SHA-256 matches RFC 5869 test case 1 and enforces output length', () 
 test('HMAC-SHA-256 matches RFC 4231 test case 2', () => {
   assert.equal(hmacSha256(Buffer.from('Jefe'), 'what do ya want for nothing?').toString('hex'), '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
   assert.deepEqual(hmacSha256(key, 'é'), hmacSha256(key, Buffer.from('é', 'utf8')));
+  assert.equal(new HmacSha256Key(Buffer.from('Jefe')).hex('what do ya want for nothing?'), '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
+});
+
+test('HmacSha256Key gives createHmac\'s result for every key and message length, string or bytes', () => {
+  // Key lengths around the 64-byte block (longer keys are hashed first); messages around the 1,024 bytes
+  // kept after the pad block, as strings of 1- to 4-byte UTF-8 characters and lone surrogates, and as bytes.
+  const chars = ['a', 'é', '€', '😀', '\ud800', '\udc00', ' ', '\u0000'];
+  for (const klen of [0, 1, 31, 32, 33, 63, 64, 65, 100, 200]) {
+    const k = randomBytes(klen);
+    const mac = new HmacSha256Key(k);
+    for (const mlen of [0, 1, 2, 55, 56, 64, 119, 120, 1000, 1019, 1020, 1021, 1022, 1023, 1024, 1025, 1030, 3000]) {
+      const bytes = randomBytes(mlen);
+      assert.equal(mac.hex(bytes), hmacSha256(k, bytes).toString('hex'), `key ${klen}, ${mlen} bytes`);
+      for (const c of chars) {
+        const str = c.repeat(Math.ceil(mlen / c.length)).slice(0, mlen) + (mlen % 3 === 0 ? '' : 'x');
+        assert.equal(mac.hex(str), hmacSha256(k, str).toString('hex'), `key ${klen}, string of ${JSON.stringify(c)} × ${mlen}`);
+      }
+    }
+    // A long message, then a short one: nothing of the first is left in the second's input.
+    assert.equal(mac.hex('z'.repeat(1010)) + mac.hex('ab'), hmacSha256(k, 'z'.repeat(1010)).toString('hex') + hmacSha256(k, 'ab').toString('hex'));
+  }
+});
+
+test('HmacSha256Key.zero() overwrites its pad blocks', () => {
+  const mac = new HmacSha256Key(randomBytes(32));
+  const before = mac.hex('x');
+  mac.zero();
+  assert.notEqual(mac.hex('x'), before);
+  // Both pad blocks are now zero bytes: SHA-256(0⁶⁴ ‖ SHA-256(0⁶⁴ ‖ m)), no trace of the key.
+  const zeros = Buffer.alloc(64);
+  const inner = createHash('sha256').update(zeros).update('x').digest();
+  assert.equal(mac.hex('x'), createHash('sha256').update(zeros).update(inner).digest('hex'));
+  assert.throws(() => new HmacSha256Key('key' as unknown as Buffer), CryptoError);
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { CryptoError, hkdfSha256, hmacSha256 } from '../../src/vault/aead.ts';
+import { CryptoError, hkdfSha256, hmacSha256, HmacSha256Key } from '../../src/vault/aead.ts';
 import { blindToken, dateBucketValues, dateRangeBuckets, indexSubkey } from '../../src/vault/blind-index.ts';
 import { daysInMonth, normalizeDate, type NormalizedDate } from '../../src/vault/normalize.ts';
 
@@ -19,16 +19,17 @@ test('indexSubkey is HKDF(index key, empty salt, cerbere/v1/idx/<type>/<param>)'
 });
 
 test('blindToken is the first 8 bytes of HMAC-SHA-256 as a signed big-endian int64', () => {
-  const sub = indexSubkey(idxKey, 'Patient', 'family');
+  const raw = indexSubkey(idxKey, 'Patient', 'family');
+  const sub = new HmacSha256Key(raw);
   const t = blindToken(sub, 'le gall');
   assert.equal(typeof t, 'bigint');
-  assert.equal(t, hmacSha256(sub, 'le gall').readBigInt64BE(0));
+  assert.equal(t, hmacSha256(raw, 'le gall').readBigInt64BE(0));
   assert.equal(blindToken(sub, 'le gall'), t);
   assert.notEqual(blindToken(sub, 'le galle'), t);
-  assert.notEqual(blindToken(indexSubkey(idxKey, 'Patient', 'given'), 'le gall'), t);
+  assert.notEqual(blindToken(new HmacSha256Key(indexSubkey(idxKey, 'Patient', 'given')), 'le gall'), t);
   // Fixed vector: key 32 × 0x00, value "abc".
   const fixed = hmacSha256(Buffer.alloc(32), 'abc');
-  assert.equal(blindToken(Buffer.alloc(32), 'abc'), BigInt.asIntN(64, BigInt('0x' + fixed.subarray(0, 8).toString('hex'))));
+  assert.equal(blindToken(new HmacSha256Key(Buffer.alloc(32)), 'abc'), BigInt.asIntN(64, BigInt('0x' + fixed.subarray(0, 8).toString('hex'))));
   // Both signs occur and every token fits PostgreSQL bigint.
   let neg = 0;
   for (let i = 0; i < 200; i++) {
