@@ -96,10 +96,10 @@ export class Integrator {
   /** Extends the level-0 tiles with hashes of leaves start.. (the first tile may be partial already). */
   private async writeTiles(tx: Kysely<DB>, tenantId: string, start: number, hashes: Buffer[]): Promise<void> {
     const first = Math.floor(start / TILE_WIDTH);
-    let prefix = Buffer.alloc(0);
+    let prefix: Buffer = Buffer.alloc(0);
     if (start % TILE_WIDTH) {
       const t = await tx.selectFrom('audit_tiles').select('hashes').where('tenant_id', '=', tenantId).where('level', '=', 0).where('tile_index', '=', String(first)).executeTakeFirst();
-      prefix = Buffer.from(t?.hashes ?? new Uint8Array()).subarray(0, (start % TILE_WIDTH) * HASH_SIZE);
+      prefix = (t?.hashes ?? Buffer.alloc(0)).subarray(0, (start % TILE_WIDTH) * HASH_SIZE);
       if (prefix.length !== (start % TILE_WIDTH) * HASH_SIZE) throw new Error(`tile ${first} of ${tenantId} is missing`);
     }
     const all = Buffer.concat([prefix, ...hashes]);

@@ -33,14 +33,14 @@ interface Entry { base: number; tree: LogTree; checked: number; lock: Promise<un
 export async function latestCheckpoint(db: Kysely<DB>, tenantId: string): Promise<SignedCheckpoint | null> {
   const r = await db.selectFrom('audit_checkpoints').select([sql<string>`size::text`.as('size'), 'root', 'note'])
     .where('tenant_id', '=', tenantId).orderBy('size', 'desc').limit(1).executeTakeFirst();
-  return r ? { size: Number(r.size), root: Buffer.from(r.root), note: r.note } : null;
+  return r ? { size: Number(r.size), root: r.root, note: r.note } : null;
 }
 
 /** The smallest checkpoint of at least `size` leaves (the first that covers leaf size − 1), or null. */
 export async function checkpointCovering(db: Kysely<DB>, tenantId: string, size: number): Promise<SignedCheckpoint | null> {
   const r = await db.selectFrom('audit_checkpoints').select([sql<string>`size::text`.as('size'), 'root', 'note'])
     .where('tenant_id', '=', tenantId).where('size', '>=', String(size)).orderBy('size', 'asc').limit(1).executeTakeFirst();
-  return r ? { size: Number(r.size), root: Buffer.from(r.root), note: r.note } : null;
+  return r ? { size: Number(r.size), root: r.root, note: r.note } : null;
 }
 
 export interface PruneRecord { boundary: number; checkpointSize: number; before: Date; note: string }
@@ -59,7 +59,7 @@ export async function pruneBoundary(db: Kysely<DB>, tenantId: string): Promise<n
 
 export async function prunedHashes(db: Kysely<DB>, tenantId: string): Promise<PrefixHash[]> {
   const rows = await db.selectFrom('audit_pruned_hashes').select(['height', sql<string>`idx::text`.as('idx'), 'hash']).where('tenant_id', '=', tenantId).execute();
-  return rows.map((r) => ({ height: r.height, index: Number(r.idx), hash: Buffer.from(r.hash) }));
+  return rows.map((r) => ({ height: r.height, index: Number(r.idx), hash: r.hash }));
 }
 
 /** A tree of the tenant's log from its prune boundary up to `size` leaves, read from the database. */
@@ -108,7 +108,7 @@ export class LogView {
       from (select 1) one left join lateral (select size, root, note from audit_checkpoints where tenant_id = ${tenantId} order by size desc limit 1) c on true`
       .execute(this.db)).rows[0];
     const base = r?.base == null ? 0 : Number(r.base);
-    const checkpoint = r?.size == null ? null : { size: Number(r.size), root: Buffer.from(r.root as Buffer), note: r.note as string };
+    const checkpoint = r?.size == null ? null : { size: Number(r.size), root: r.root as Buffer, note: r.note as string };
     return { checkpoint, base };
   }
 

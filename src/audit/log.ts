@@ -61,7 +61,7 @@ export class AuditLog {
   /** Size and root of the tenant's integrated tree (0 and the empty root before the first event). */
   async state(tenantId: string): Promise<{ size: number; root: Buffer }> {
     const st = await this.db.selectFrom('audit_log_state').select([sql<string>`size::text`.as('size'), 'root']).where('tenant_id', '=', tenantId).executeTakeFirst();
-    return st ? { size: Number(st.size), root: Buffer.from(st.root) } : { size: 0, root: EMPTY_ROOT };
+    return st ? { size: Number(st.size), root: st.root } : { size: 0, root: EMPTY_ROOT };
   }
 
   /** Canonical entries [start, end) of the integrated log, in leaf order (entry bundles, receipts). */
@@ -84,7 +84,7 @@ export class AuditLog {
     const last = await this.db.selectFrom('audit_checkpoints').select((eb) => eb.fn.max('size').as('m')).where('tenant_id', '=', tenantId).executeTakeFirst();
     if (last?.m != null && Number(last.m) >= size) return null;
     const signer = await this.signers.get(tenantId);
-    const root = Buffer.from(st.root);
+    const root = st.root;
     const note = signNote(formatCheckpoint({ origin: logOrigin(tenantId), size, rootHash: root }), signer.name, signer.privateKey);
     await this.db.insertInto('audit_checkpoints').values({ tenant_id: tenantId, size, root, note })
       .onConflict((oc) => oc.columns(['tenant_id', 'size']).doNothing()).execute();
@@ -182,7 +182,7 @@ export async function readLeafHashBytes(db: Kysely<DB>, tenantId: string, start:
   const first = Math.floor(start / TILE_WIDTH);
   const tiles = await db.selectFrom('audit_tiles').select([sql<string>`tile_index::text`.as('i'), 'hashes']).where('tenant_id', '=', tenantId).where('level', '=', 0)
     .where('tile_index', '>=', String(first)).where('tile_index', '<=', String(Math.floor((end - 1) / TILE_WIDTH))).execute();
-  const byIndex = new Map(tiles.map((t) => [Number(t.i), Buffer.from(t.hashes)]));
+  const byIndex = new Map(tiles.map((t) => [Number(t.i), t.hashes]));
   const parts: Buffer[] = [];
   for (let i = start; i < end;) {
     const t = Math.floor(i / TILE_WIDTH);

@@ -25,7 +25,7 @@ export async function verifyTenantLog(db: Kysely<DB>, log: AuditLog, tenantId: s
   const stateSize = state ? Number(state.size) : 0;
   const known = new Map<number, Known>();
   for (const r of await db.selectFrom('audit_checkpoints').select(['size', 'root', 'note']).where('tenant_id', '=', tenantId).execute()) {
-    known.set(Number(r.size), { size: Number(r.size), db: { root: Buffer.from(r.root), note: r.note } });
+    known.set(Number(r.size), { size: Number(r.size), db: { root: r.root, note: r.note } });
   }
   for (const size of log.dir.sizes(tenantId)) {
     const k = known.get(size) ?? { size };
@@ -161,7 +161,7 @@ export async function verifyTenantLog(db: Kysely<DB>, log: AuditLog, tenantId: s
     const k = checkpoints[next];
     return result({ kind: 'deleted', leafIndex: tree.size, size: k.size, message: `checkpoint ${k.size} covers leaves from ${tree.size} that are missing (deleted)` }, tree.size);
   }
-  if (state && !tree.root().equals(Buffer.from(state.root))) return result({ kind: 'state', message: 'the stored log state does not match the events (altered)' }, tree.size);
+  if (state && !tree.root().equals(state.root)) return result({ kind: 'state', message: 'the stored log state does not match the events (altered)' }, tree.size);
   return result(null, tree.size);
 }
 

@@ -378,7 +378,7 @@ export async function listBreakGlass(db: Kysely<DB>, keys: TenantKeys, tenantId:
   const rows = await q.orderBy('created_at', 'desc').limit(opts.limit).execute();
   return rows.map((r) => ({
     id: r.id, actorKind: r.actor_kind, actorId: r.actor_id, role: r.role, patientId: r.patient_id,
-    reason: envelopeCipher.open(keys, breakGlassAad(tenantId, r.id), Buffer.from(r.reason)).toString('utf8'),
+    reason: envelopeCipher.open(keys, breakGlassAad(tenantId, r.id), r.reason).toString('utf8'),
     createdAt: new Date(r.created_at as unknown as string), expiresAt: new Date(r.expires_at as unknown as string), reviewedAt: r.reviewed_at ? new Date(r.reviewed_at as unknown as string) : null, reviewedBy: r.reviewed_by,
   }));
 }

@@ -15,7 +15,7 @@ export const ACCOUNT_ID = /^u[0-9a-f]{16}$/;
 
 export interface AccountRow {
   tenant_id: string; account_id: string; kind: string; role: string; site_ids: string[]; practitioner_id: string | null;
-  patient_id: string | null; password_hash: string | null; status: string; totp_secret_enc: Uint8Array | null;
+  patient_id: string | null; password_hash: string | null; status: string; totp_secret_enc: Buffer | null;
   totp_confirmed: boolean; totp_last_step: string | null; recovery_hashes: string[]; mfa_generation: number;
 }
 
@@ -73,7 +73,7 @@ export class Accounts {
   async email(tenantId: string, accountId: string): Promise<string> {
     const r = await this.db.selectFrom('accounts').select('email_enc').where('tenant_id', '=', tenantId).where('account_id', '=', accountId).executeTakeFirstOrThrow();
     const keys = await this.keyring.keys(tenantId);
-    return openEnvelope((_s, v) => keys.enc(v), `account-email|${tenantId}|${accountId}`, Buffer.from(r.email_enc)).toString('utf8');
+    return openEnvelope((_s, v) => keys.enc(v), `account-email|${tenantId}|${accountId}`, r.email_enc).toString('utf8');
   }
 
   async sealTotp(tenantId: string, accountId: string, secret: string): Promise<Buffer> {
@@ -81,8 +81,8 @@ export class Accounts {
     return sealEnvelope(keys.current, keys.encVersion, `account-totp|${tenantId}|${accountId}`, Buffer.from(secret, 'utf8'));
   }
 
-  async openTotp(tenantId: string, accountId: string, blob: Uint8Array): Promise<string> {
+  async openTotp(tenantId: string, accountId: string, blob: Buffer): Promise<string> {
     const keys = await this.keyring.keys(tenantId);
-    return openEnvelope((_s, v) => keys.enc(v), `account-totp|${tenantId}|${accountId}`, Buffer.from(blob)).toString('utf8');
+    return openEnvelope((_s, v) => keys.enc(v), `account-totp|${tenantId}|${accountId}`, blob).toString('utf8');
   }
 }

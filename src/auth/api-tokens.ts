@@ -40,7 +40,7 @@ export class ApiTokenVerifier {
     const row = await this.db.selectFrom('api_tokens').select(['secret_hash', 'role', 'revoked_at', 'expires_at'])
       .where('tenant_id', '=', tenantId).where('token_id', '=', tokenId).executeTakeFirst();
     if (!row || row.revoked_at || (row.expires_at && new Date(row.expires_at) < new Date())) return null;
-    const stored = Buffer.from(row.secret_hash);
+    const stored = row.secret_hash;
     const given = hashSecret(secret);
     if (stored.length !== given.length || !timingSafeEqual(stored, given)) return null;
     const principal = { tenantId, tokenId, role: row.role };

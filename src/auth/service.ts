@@ -303,7 +303,7 @@ export class AuthService {
 
   private async emailIndexOf(tenantId: string, accountId: string): Promise<Buffer> {
     const r = await this.db.selectFrom('accounts').select('email_index').where('tenant_id', '=', tenantId).where('account_id', '=', accountId).executeTakeFirstOrThrow();
-    return Buffer.from(r.email_index);
+    return r.email_index;
   }
 
   private tenantCache = new Map<string, number>();
@@ -509,7 +509,7 @@ export class AuthService {
     if (new Date(s.expires_at).getTime() <= now || lastSeen + this.config.sessionIdleMinutes * 60_000 <= now) return null;
     const account = await this.accounts.byId(tenantId, s.account_id);
     if (!account || account.status !== 'active') return null;
-    return { account, secretHash: Buffer.from(s.secret_hash), csrfHash: s.csrf_hash ? Buffer.from(s.csrf_hash) : null, lastSeen };
+    return { account, secretHash: s.secret_hash, csrfHash: s.csrf_hash, lastSeen };
   }
 
   /** Cookie session → account, checking the secret, and the CSRF token for writes. */

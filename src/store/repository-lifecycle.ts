@@ -28,7 +28,7 @@ const PK_NO = (col = sql.ref('body')) => sql<number>`(case when length(${col}) >
 const KEY_VERSION = sql<number>`(case when length(body) >= 6 and get_byte(body, 0) = 1
   then get_byte(body, 2)::bigint * 16777216 + get_byte(body, 3) * 65536 + get_byte(body, 4) * 256 + get_byte(body, 5) end)`;
 
-interface Row { resource_type: string; id: string; version: number; body: Uint8Array; tokens?: string[] }
+interface Row { resource_type: string; id: string; version: number; body: Buffer; tokens?: string[] }
 
 export class RepositoryLifecycle {
   constructor(private readonly deps: { db: Kysely<DB>; keyring: Keyring; audit: AuditRecorder; cipher: ResourceCipher }) {}
@@ -47,7 +47,7 @@ export class RepositoryLifecycle {
   }
 
   private open(keys: TenantKeys, tenantId: string, r: Row): Buffer {
-    return this.deps.cipher.open(keys, resourceAad(tenantId, r.resource_type, r.id, r.version), Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength));
+    return this.deps.cipher.open(keys, resourceAad(tenantId, r.resource_type, r.id, r.version), r.body);
   }
 
   // ---- re-encryption and re-indexing --------------------------------------------------------
@@ -135,7 +135,7 @@ export class RepositoryLifecycle {
     const types = ups.map((u) => u.r.resource_type);
     const ids = ups.map((u) => u.r.id);
     const versions = ups.map((u) => u.r.version);
-    const idents = ups.map((u) => envelopeIdentity(Buffer.from(u.r.body)).toString('base64'));
+    const idents = ups.map((u) => envelopeIdentity(u.r.body).toString('base64'));
     const cas = sql`r.tenant_id = ${tenantId} and r.resource_type = x.t and r.id = x.i and r.version = x.v
       and substring(r.body from 1 for length(decode(x.o, 'base64'))) = decode(x.o, 'base64')`;
     let res;

@@ -30,8 +30,8 @@ export interface HistoryEntry extends VersionInfo { deleted: boolean; resource: 
 export interface SearchResult { matches: any[]; includes: any[]; total?: number; hasMore: boolean }
 
 type Db = Kysely<DB> | Transaction<DB>;
-interface CurrentRow { version: number; last_updated: Date; deleted: boolean; body: Uint8Array | null }
-interface PatientKeyCols { pk_no: number | null; pk_wrapped: Uint8Array | null; pk_wrap: number | null }
+interface CurrentRow { version: number; last_updated: Date; deleted: boolean; body: Buffer | null }
+interface PatientKeyCols { pk_no: number | null; pk_wrapped: Buffer | null; pk_wrap: number | null }
 /** A requested id that matched nothing may be anything a user typed (even a NIR): the append-only
  *  log keeps only a keyed hash of it, enough to see repeated probing of the same id. */
 const unknownRef = (keys: TenantKeys, type: string, id: string) => `${type}/#${blindToken(keys.tokenKey('_audit', 'unknown-id'), id).toString(16)}`;
@@ -177,7 +177,7 @@ export class Repository {
       return { matches: [], includes: [], total, hasMore: false };
     }
     const order = q.sort === 'desc' ? sql`last_updated desc, id desc` : q.sort === 'asc' ? sql`last_updated, id` : sql`id`;
-    const rows = await this.guard(() => sql<{ id: string; version: number; body: Uint8Array }>`
+    const rows = await this.guard(() => sql<{ id: string; version: number; body: Buffer }>`
       select id, version, body from ${source} where ${cond} order by ${order} limit ${q.count + 1} offset ${q.offset}`.execute(this.db));
     const hasMore = rows.rows.length > q.count;
     const log = new WorkLog();
@@ -600,9 +600,9 @@ export class Repository {
     if (nos) await this.guard(() => this.deps.keyring.loadPatientKeys(db, keys, nos));
   }
 
-  private open(keys: TenantKeys, tenantId: string, type: string, id: string, version: number, body: Uint8Array): string {
+  private open(keys: TenantKeys, tenantId: string, type: string, id: string, version: number, body: Buffer): string {
     try {
-      return this.cipher.open(keys, resourceAad(tenantId, type, id, version), Buffer.from(body.buffer, body.byteOffset, body.byteLength)).toString('utf8');
+      return this.cipher.open(keys, resourceAad(tenantId, type, id, version), body).toString('utf8');
     } catch {
       throw FhirError.serviceUnavailable(`${type}/${id} could not be decrypted`);
     }

@@ -3,24 +3,27 @@ import type { ColumnType, Generated } from 'kysely';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+/** bytea: read as a Buffer on both dialects (pg's own parser; on PGlite, db.ts's), written from any byte view. */
+type Bytes = ColumnType<Buffer, Uint8Array, Uint8Array>;
+type NullableBytes = ColumnType<Buffer | null, Uint8Array | null, Uint8Array | null>;
 
 export interface TenantsTable { tenant_id: string; name: string; created_at: Generated<Timestamp> }
 export interface SitesTable { tenant_id: string; site_id: string; name: string; created_at: Generated<Timestamp> }
 export interface DataKeysTable {
-  tenant_id: string; purpose: string; version: number; wrapped: Uint8Array; provider: string;
+  tenant_id: string; purpose: string; version: number; wrapped: Bytes; provider: string;
   created_at: Generated<Timestamp>; retired_at: Timestamp | null;
 }
 export interface ApiTokensTable {
-  tenant_id: string; token_id: string; secret_hash: Uint8Array; role: string; label: string;
+  tenant_id: string; token_id: string; secret_hash: Bytes; role: string; label: string;
   created_at: Generated<Timestamp>; expires_at: Timestamp | null; revoked_at: Timestamp | null;
 }
 export interface ResourcesTable {
   tenant_id: string; resource_type: string; id: string; version: number; last_updated: Timestamp;
-  deleted: boolean; body: Uint8Array | null; tokens: string[];
+  deleted: boolean; body: NullableBytes; tokens: string[];
 }
 export interface ResourceHistoryTable {
   tenant_id: string; resource_type: string; id: string; version: number; last_updated: Timestamp;
-  deleted: boolean; body: Uint8Array | null;
+  deleted: boolean; body: NullableBytes;
 }
 export interface AuditEventsTable {
   tenant_id: string; seq: Generated<string>; recorded_at: Generated<Timestamp>;
@@ -31,23 +34,23 @@ export interface AuditEventsTable {
   leaf_index: ColumnType<string, string | number, never>;
 }
 export interface AuditLogHeadTable { tenant_id: string; next: ColumnType<string, string | number, string | number> }
-export interface AuditTilesTable { tenant_id: string; level: number; tile_index: ColumnType<string, string | number, never>; hashes: Uint8Array }
+export interface AuditTilesTable { tenant_id: string; level: number; tile_index: ColumnType<string, string | number, never>; hashes: Bytes }
 export interface AuditLogStateTable {
-  tenant_id: string; size: ColumnType<string, string | number, string | number>; root: Uint8Array;
+  tenant_id: string; size: ColumnType<string, string | number, string | number>; root: Bytes;
   compact_range: string; updated_at: Generated<Timestamp>;
 }
 export interface AuditCheckpointsTable {
-  tenant_id: string; size: ColumnType<string, string | number, never>; root: Uint8Array; note: string; created_at: Generated<Timestamp>;
+  tenant_id: string; size: ColumnType<string, string | number, never>; root: Bytes; note: string; created_at: Generated<Timestamp>;
 }
 export interface AuditPrunesTable {
   tenant_id: string; boundary: ColumnType<string, string | number, never>; checkpoint_size: ColumnType<string, string | number, never>;
   before: Timestamp; note: string; created_at: Generated<Timestamp>;
 }
-export interface AuditPrunedHashesTable { tenant_id: string; height: number; idx: ColumnType<string, string | number, never>; hash: Uint8Array }
+export interface AuditPrunedHashesTable { tenant_id: string; height: number; idx: ColumnType<string, string | number, never>; hash: Bytes }
 export interface ExportsTable {
   tenant_id: string; export_id: string; status: string; requested_by: string; requested_role: string; approved_by: string | null;
   scope_all: boolean; patient_ids: string[]; patient_count: number; recipient_key: string; expires_at: Timestamp;
-  wrapped_share: Uint8Array | null; provider: string | null; created_at: Generated<Timestamp>;
+  wrapped_share: NullableBytes; provider: string | null; created_at: Generated<Timestamp>;
   file_created_at: Timestamp | null; destroyed_at: Timestamp | null;
 }
 export interface CareLinksTable {
@@ -56,12 +59,12 @@ export interface CareLinksTable {
 }
 export interface BreakGlassTable {
   tenant_id: string; id: string; actor_kind: string; actor_id: string; role: string; patient_id: string;
-  patient_token: ColumnType<string, string | bigint, never>; reason: Uint8Array; created_at: Generated<Timestamp>; expires_at: Timestamp;
+  patient_token: ColumnType<string, string | bigint, never>; reason: Bytes; created_at: Generated<Timestamp>; expires_at: Timestamp;
   reviewed_at: Timestamp | null; reviewed_by: string | null;
 }
 export interface AccessCountersTable { tenant_id: string; actor: string; window_start: Timestamp; patients: number }
 export interface PatientKeysTable {
-  tenant_id: string; key_no: number; patient_id: string; wrap_version: number; wrapped: Uint8Array; created_at: Generated<Timestamp>;
+  tenant_id: string; key_no: number; patient_id: string; wrap_version: number; wrapped: Bytes; created_at: Generated<Timestamp>;
 }
 export interface ShreddedKeysTable { tenant_id: string; key_no: number; shredded_at: Generated<Timestamp>; cause: string }
 export interface KeyJobsTable {
@@ -75,26 +78,26 @@ export interface MigrationsTable { tenant_id: string; version: number; name: str
 
 export interface AccountsTable {
   tenant_id: string; account_id: string; kind: string; role: string; site_ids: string[]; practitioner_id: string | null;
-  patient_id: string | null; email_index: Uint8Array; email_enc: Uint8Array; password_hash: string | null; status: string;
-  totp_secret_enc: Uint8Array | null; totp_confirmed: Generated<boolean>; totp_last_step: ColumnType<string | null, string | number | null, string | number | null>;
+  patient_id: string | null; email_index: Bytes; email_enc: Bytes; password_hash: string | null; status: string;
+  totp_secret_enc: NullableBytes; totp_confirmed: Generated<boolean>; totp_last_step: ColumnType<string | null, string | number | null, string | number | null>;
   recovery_hashes: Generated<string[]>; mfa_generation: Generated<number>; created_at: Generated<Timestamp>; updated_at: DefaultTimestamp;
 }
 export interface AuthTicketsTable {
-  tenant_id: string; ticket_hash: Uint8Array; account_id: string; purpose: string; expires_at: Timestamp; used_at: Timestamp | null;
+  tenant_id: string; ticket_hash: Bytes; account_id: string; purpose: string; expires_at: Timestamp; used_at: Timestamp | null;
   attempts: Generated<number>; data: string | null; created_at: Generated<Timestamp>;
 }
 export interface AuthSessionsTable {
-  tenant_id: string; session_id: string; account_id: string; kind: string; secret_hash: Uint8Array; csrf_hash: Uint8Array | null;
+  tenant_id: string; session_id: string; account_id: string; kind: string; secret_hash: Bytes; csrf_hash: NullableBytes;
   created_at: Generated<Timestamp>; last_seen_at: DefaultTimestamp; expires_at: Timestamp; revoked_at: Timestamp | null; revoke_reason: string | null;
 }
-export interface AuthRefreshTokensTable { tenant_id: string; token_hash: Uint8Array; session_id: string; created_at: Generated<Timestamp>; used_at: Timestamp | null }
+export interface AuthRefreshTokensTable { tenant_id: string; token_hash: Bytes; session_id: string; created_at: Generated<Timestamp>; used_at: Timestamp | null }
 export interface AuthThrottleTable { tenant_id: string; key: string; failures: number; window_start: Timestamp; locked_until: Timestamp | null }
 export interface WebauthnCredentialsTable {
-  tenant_id: string; credential_id: string; account_id: string; public_key: Uint8Array; counter: ColumnType<string, string | number, string | number>;
+  tenant_id: string; credential_id: string; account_id: string; public_key: Bytes; counter: ColumnType<string, string | number, string | number>;
   transports: string[]; created_at: Generated<Timestamp>;
 }
 export interface OauthClientsTable { tenant_id: string; client_id: string; role: string; label: string; public_jwk: string; created_at: Generated<Timestamp>; revoked_at: Timestamp | null }
-export interface OauthAssertionJtiTable { tenant_id: string; client_id: string; jti_hash: Uint8Array; expires_at: Timestamp }
+export interface OauthAssertionJtiTable { tenant_id: string; client_id: string; jti_hash: Bytes; expires_at: Timestamp }
 
 export interface DB {
   audit_log_head: AuditLogHeadTable;

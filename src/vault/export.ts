@@ -233,7 +233,7 @@ export async function releaseExportShare(svc: Services, ctx: AccessContext, id: 
     await svc.audit.record(ctx, { action: 'export.open', outcome: 'denied', resourceRefs: [], patientIds: [], detail: `export=${id} expired` });
     throw new ExportError('this export has expired: its key was destroyed and it can no longer be opened', 410);
   }
-  const share = await svc.provider.unwrap(Buffer.from(row.wrapped_share), shareCtx(ctx.tenantId, id));
+  const share = await svc.provider.unwrap(row.wrapped_share, shareCtx(ctx.tenantId, id));
   await svc.audit.record(ctx, { action: 'export.open', outcome: 'success', resourceRefs: [], patientIds: row.patient_ids, detail: `export=${id} share released` });
   return share;
 }

@@ -30,7 +30,7 @@ export async function rotateKek(svc: Services, opts: { tenant?: string; newVersi
     const updates: { purpose: string; version: number; wrapped: Buffer }[] = [];
     for (const r of rows) {
       const ctx = wrapContext(tenantId, r.purpose, r.version);
-      const old = Buffer.from(r.wrapped);
+      const old = r.wrapped;
       const next = await rewrapKey(provider, old, ctx);
       const a = await provider.unwrap(old, ctx);
       const b = await provider.unwrap(next, ctx);

@@ -119,9 +119,8 @@ export function wrapPatientKey(keys: TenantKeys, keyNo: number, key: Buffer, wra
   const { ciphertext, tag } = aesGcmSeal(keys.enc(wrapVersion), nonce, key, patientWrapAad(keys.tenantId, keyNo, wrapVersion));
   return Buffer.concat([nonce, ciphertext, tag]);
 }
-export function unwrapPatientKey(keys: TenantKeys, keyNo: number, wrapped: Uint8Array, wrapVersion: number): Buffer {
-  const w = Buffer.from(wrapped);
-  return aesGcmOpen(keys.enc(wrapVersion), w.subarray(0, 12), w.subarray(12, -16), w.subarray(-16), patientWrapAad(keys.tenantId, keyNo, wrapVersion));
+export function unwrapPatientKey(keys: TenantKeys, keyNo: number, wrapped: Buffer, wrapVersion: number): Buffer {
+  return aesGcmOpen(keys.enc(wrapVersion), wrapped.subarray(0, 12), wrapped.subarray(12, -16), wrapped.subarray(-16), patientWrapAad(keys.tenantId, keyNo, wrapVersion));
 }
 
 /** Patient keys for a batch: existing ones, and fresh ones not yet stored (Keyring.planPatientKeys). */
@@ -200,7 +199,7 @@ export class Keyring {
     let encVersion = 0;
     for (const r of rows) {
       if (r.retired_at) continue; // retired keys are never used again (their rows were re-encrypted or re-indexed)
-      const plain = await this.provider.unwrap(Buffer.from(r.wrapped), wrapContext(tenantId, r.purpose, r.version));
+      const plain = await this.provider.unwrap(r.wrapped, wrapContext(tenantId, r.purpose, r.version));
       if (r.purpose === 'enc') { enc.set(r.version, plain); encVersion = Math.max(encVersion, r.version); }
       else if (r.purpose === 'idx') idx.set(r.version, plain);
     }
@@ -253,7 +252,7 @@ export class Keyring {
   }
 
   /** Unwraps one patient key fetched with its row (the read path joins patient_keys) into the cache. */
-  cachePatientKey(keys: TenantKeys, keyNo: number, wrapped: Uint8Array, wrapVersion: number): void {
+  cachePatientKey(keys: TenantKeys, keyNo: number, wrapped: Buffer, wrapVersion: number): void {
     try { keys.patients.set(keyNo, unwrapPatientKey(keys, keyNo, wrapped, wrapVersion)); } catch { /* left missing: the read fails closed */ }
   }
 
@@ -311,7 +310,7 @@ export class Keyring {
   private async fetchPatientKeys(db: Db, keys: TenantKeys, ids: string[], out: Map<string, PatientKeyRef>): Promise<void> {
     // One unique-index probe per id whatever the statistics say: with `patient_id = any(…)`, a never-analysed
     // patient_keys (a bulk import, autovacuum off) was planned as a scan of the whole tenant, for every batch.
-    const rows = (await sql<{ patient_id: string; key_no: number; wrapped: Uint8Array; wrap_version: number }>`select k.patient_id, k.key_no, k.wrapped, k.wrap_version
+    const rows = (await sql<{ patient_id: string; key_no: number; wrapped: Buffer; wrap_version: number }>`select k.patient_id, k.key_no, k.wrapped, k.wrap_version
       from unnest(${ids}::text[]) as x(pid)
       cross join lateral (select patient_id, key_no, wrapped, wrap_version from patient_keys where tenant_id = ${keys.tenantId} and patient_id = x.pid) k`.execute(db)).rows;
     for (const r of rows) {

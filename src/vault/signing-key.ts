@@ -33,6 +33,6 @@ export async function tenantSigningKey(db: Kysely<DB>, provider: KeyProvider, te
     row = await load(db, tenantId, purpose);
     if (!row) throw new Error(`${purpose} key could not be created`);
   }
-  const seed = await provider.unwrap(Buffer.from(row.wrapped), wrapContext(tenantId, purpose, row.version));
+  const seed = await provider.unwrap(row.wrapped, wrapContext(tenantId, purpose, row.version));
   try { return { privateKey: ed25519FromSeed(seed), version: row.version }; } finally { seed.fill(0); }
 }
