@@ -41,10 +41,11 @@ export function resourceTokens(keys: TenantKeys, resource: any): string[] {
   for (const def of defs) {
     const raws = def.extract(resource);
     if (!raws.length) continue;
+    // Values deduplicated before hashing (e.g. a given name in both the official and the usual name).
+    const values = new Set<string>();
+    for (const raw of raws) for (const v of indexValues(def, raw)) values.add(v);
     // One token per active index key version (two while an index key rotation runs).
-    for (const sub of keys.tokenKeysFor(resource.resourceType, def.name)) {
-      for (const raw of raws) for (const v of indexValues(def, raw)) out.add(blindToken(sub, v).toString());
-    }
+    for (const sub of keys.tokenKeysFor(resource.resourceType, def.name)) for (const v of values) out.add(blindToken(sub, v).toString());
   }
   return [...out];
 }
