@@ -90,6 +90,8 @@ export class TenantKeys {
   subkey(resourceType: string, param: string): Buffer { return this.subkeysFor(resourceType, param)[0]; }
   /** The same subkeys prepared for blind-index tokens (blindToken), cached and zeroed with them. */
   tokenKeysFor(resourceType: string, param: string): HmacSha256Key[] {
+    // Checked here too: a cached entry would otherwise hand out zeroed pads after eviction.
+    if (this.destroyed) throw new Error('tenant keys were evicted');
     const name = resourceType + '/' + param;
     let k = this.tokenKeys.get(name);
     if (!k) { k = this.subkeysFor(resourceType, param).map((s) => new HmacSha256Key(s)); this.tokenKeys.set(name, k); }

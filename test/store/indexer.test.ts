@@ -50,3 +50,12 @@ test('a code parameter (gender, status…) indexes one token; |code and code bot
   assert.ok(matches(o, 'code', '718-7'));
   assert.ok(!matches(o, 'code', '|718-7'));
 });
+
+test('evicted tenant keys refuse to index, even for a parameter whose token subkeys were cached', () => {
+  const k = new TenantKeys('t', 0, new Map(), randomBytes(32), 1);
+  const patient = { resourceType: 'Patient', id: 'p1', name: [{ family: 'Martin' }] };
+  assert.ok(resourceTokens(k, patient).length > 0); // caches the Patient subkeys and their HMAC pads
+  k.zero();
+  assert.throws(() => resourceTokens(k, patient), /evicted/);
+  assert.throws(() => queryTokens(k, 'Patient', searchParam('Patient', 'family')!, ['martin']), /evicted/);
+});
