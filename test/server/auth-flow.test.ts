@@ -15,6 +15,7 @@ import { buildApp } from '../../src/server/app.ts';
 import { totpNow } from '../../src/auth/totp.ts';
 import { Accounts } from '../../src/auth/accounts.ts';
 import { smtpSink, mailText } from '../auth/smtp-sink.ts';
+import { clearOfStepBoundary } from '../auth/totp-step.ts';
 
 let env: TestEnv;
 let app: FastifyInstance;
@@ -44,6 +45,7 @@ async function staffAccount(email: string, role = 'reader'): Promise<{ accountId
   const { secret, otpauth_uri } = en.json();
   assert.match(otpauth_uri, /^otpauth:\/\/totp\//);
   assert.doesNotMatch(otpauth_uri, /@/, 'no e-mail in the otpauth label');
+  await clearOfStepBoundary(2); // in-process requests: milliseconds
   const conf = await post('/auth/mfa/totp/confirm', { ticket: enrolTicket, code: totpNow(secret, Math.floor(Date.now() / 1000) - 30) });
   assert.equal(conf.statusCode, 200, conf.body);
   return { accountId, secret, recovery: conf.json().recovery_codes };

@@ -15,6 +15,7 @@ import { runCommand } from '../../src/cli/commands.ts';
 import { buildApp } from '../../src/server/app.ts';
 import { totpNow } from '../../src/auth/totp.ts';
 import { smtpSink, mailText } from '../auth/smtp-sink.ts';
+import { clearOfStepBoundary } from '../auth/totp-step.ts';
 
 const PASSWORD = 'Marée-haute à Vannes 1987';
 const NIR = '2800256012345'; // synthetic; key computed below
@@ -126,6 +127,7 @@ test(`staff (${DB_LABEL}): invitation e-mail → password → TOTP enrolment →
 
   const secret = (await page.getByTestId('totp-secret').textContent())!.trim();
   assert.ok(await page.locator('canvas').count(), 'a QR code is drawn');
+  await clearOfStepBoundary();
   await page.fill('input[name=code]', totpNow(secret, Math.floor(Date.now() / 1000) - 30));
   await page.click('button[type=submit]');
   await page.getByTestId('recovery-codes').waitFor();
@@ -172,6 +174,7 @@ test(`physician outside the care relationships (${DB_LABEL}): 403 explained, bre
   await page.fill('input[name=password2]', PASSWORD);
   await page.click('button[type=submit]');
   const secret = (await page.getByTestId('totp-secret').textContent())!.trim();
+  await clearOfStepBoundary();
   await page.fill('input[name=code]', totpNow(secret, Math.floor(Date.now() / 1000) - 30));
   await page.click('button[type=submit]');
   await page.getByTestId('recovery-codes').waitFor();
