@@ -577,6 +577,9 @@ export function validateResource(resource: unknown, expectedType?: string, opts:
     ];
   }
 
+  if (nestedDeeperThan(obj, MAX_NESTING)) {
+    return [{ severity: 'error', code: 'too-costly', diagnostics: `Resource nested deeper than ${MAX_NESTING} levels (objects and arrays)` }];
+  }
   const issues: ValidationIssue[] = [];
   checkIds(obj, rt, issues);
 
@@ -590,7 +593,7 @@ export function validateResource(resource: unknown, expectedType?: string, opts:
     if (err instanceof e.core.OperationOutcomeError) {
       raw = err.outcome.issue ?? [];
     } else {
-      // e.g. a nesting deep enough to exhaust the stack; the error text is not propagated
+      // unexpected library failure; the error text is not propagated
       return [{ severity: 'error', code: 'processing', diagnostics: 'Resource could not be validated' }];
     }
   }
@@ -602,6 +605,28 @@ export function validateResource(resource: unknown, expectedType?: string, opts:
   }
   checkBindings(e, tokens, issues);
   return scrubIssues(resource, issues);
+}
+
+// The library recurses once per level; a fixed limit, far above real resources (and as for Bundle
+// reference rewriting), refuses absurd nesting the same way whatever the stack depth left.
+const MAX_NESTING = 64;
+
+/** Whether objects and arrays nest more than `limit` levels below `root` (iterative: no stack to exhaust). */
+function nestedDeeperThan(root: object, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[root, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (d > limit) return true;
+    if (Array.isArray(v)) {
+      for (const x of v) if (x !== null && typeof x === 'object') stack.push([x, d + 1]);
+    } else {
+      for (const k in v as Record<string, unknown>) {
+        const x = (v as Record<string, unknown>)[k];
+        if (x !== null && typeof x === 'object') stack.push([x, d + 1]);
+      }
+    }
+  }
+  return false;
 }
 
 /**

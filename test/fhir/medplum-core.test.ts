@@ -20,12 +20,18 @@ test('the edits apply to the installed @medplum/core, and the validator uses the
 });
 
 test('an edit that does not fit the build leaves it unedited, with the reason', () => {
-  assert.match((applyEdits('"use strict";') as { reason: string }).reason, /does not apply/);
+  assert.match((applyEdits('"use strict";') as { reason: string }).reason, /is not the one the edits expect|does not apply/);
   const { readFileSync } = require('node:fs') as typeof import('node:fs');
   const source = readFileSync(require.resolve('@medplum/core'), 'utf8');
+  const withoutEdit = source.replace('Array.isArray(t)?t.map((i,o)=>({...i,path:', 'Array.isArray(t)?t.map((i,o)=>({...i, path:');
+  assert.match((applyEdits(withoutEdit) as { reason: string }).reason, /withPath without object spread.*does not apply/);
   // An edit's text twice: refused as well (the edit would be ambiguous).
   const anchor = 'let r=n?.withPath?qn:N,[i,...o]=e.split("."),s=[r(t,i,n)];';
   assert.ok('reason' in applyEdits(source + '\n' + anchor));
+  // A helper's minified name bound to something else (a release that kept the edits' texts): refused too.
+  const renamed = source.replace('function D(t){return t?t.charAt(0).toUpperCase()', 'function E(t){return t?t.charAt(0).toUpperCase()');
+  assert.notEqual(renamed, source);
+  assert.match((applyEdits(renamed) as { reason: string }).reason, /capitalize as D/);
 });
 
 type Core = typeof import('@medplum/core');

@@ -363,3 +363,18 @@ test('validation cost per Patient / Observation', (t) => {
     assert.ok(us < 5000, `${r.resourceType} validation took ${us} µs`);
   }
 });
+
+test('nesting beyond 64 levels is refused with a clear issue, whatever the depth', () => {
+  const nested = (levels: number) => {
+    let ext: any = { url: 'http://example.org/leaf', valueString: 'x' };
+    for (let i = 0; i < levels; i++) ext = { url: 'http://example.org/n', extension: [ext] };
+    return { ...patient, extension: [ext] };
+  };
+  assert.deepEqual(validateResource(nested(20)), []); // 42 levels of objects and arrays
+  for (const levels of [40, 5_000]) {
+    const issues = validateResource(nested(levels));
+    assert.equal(issues.length, 1);
+    assert.equal(issues[0].code, 'too-costly');
+    assert.match(issues[0].diagnostics, /nested deeper than 64 levels/);
+  }
+});
