@@ -17,7 +17,7 @@ function checkDataDir(config: Config): void {
   if (st.mode & 0o002) throw new ConfigError(`data directory ${config.dataDir} is writable by everyone; run: chmod 700 ${config.dataDir}`);
 }
 
-async function ensureDemo(services: Services, config: Config, out: (s: string) => void): Promise<string | null> {
+export async function ensureDemo(services: Services, config: Config, out: (s: string) => void): Promise<string | null> {
   if (!config.demo || (await tenantExists(services.database.db, 'demo'))) return null;
   out('First start: creating the demo tenant "Laboratoire Démo" with synthetic patients…');
   await createTenant(services.database.db, services.keyring, 'demo', 'Laboratoire Démo');

@@ -7,8 +7,9 @@
 // Absent values are null. Fixed field order, internal ids only (no name, NIR or clinical value).
 // The tenant and the leaf index are part of the entry, so an event cannot be moved to another
 // position or another tenant's log without its leaf hash changing.
-import { sql, type RawBuilder } from 'kysely';
-import { textLeafHash } from './merkle.ts';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { DB } from '../store/schema.ts';
+import { leafHash, textLeafHash } from './merkle.ts';
 
 export const ENTRY_FORMAT = 'cerbere-audit/1';
 
@@ -98,4 +99,22 @@ export function entryLeafHash(tenantId: string, leafIndex: number, e: EventRow):
 /** The same leaf hash from fields held in memory (the database's formatting of seq and time included). */
 export function fieldsLeafHash(tenantId: string, leafIndex: number, f: EntryFields): Buffer {
   return textLeafHash(entryText(tenantId, leafIndex, f));
+}
+
+/** Format of the stand-in an entry bundle carries for an entry over 65,535 bytes. Only logs written before
+ *  events were split (entry-split.ts) hold such entries. The stand-in names the entry's position, its size
+ *  and its leaf hash (base64); the entry itself is served whole at `<prefix>/entry/<index>`, and a verifier
+ *  checks SHA-256(0x00 ‖ entry) against the level-0 tile, as for any other entry. */
+export const OVERSIZED_FORMAT = 'cerbere-audit/oversized/1';
+
+export function oversizedStandIn(tenantId: string, leafIndex: number, entry: Uint8Array): Buffer {
+  const hash = leafHash(entry);
+  return Buffer.from(JSON.stringify([OVERSIZED_FORMAT, tenantId, leafIndex, entry.length, hash.toString('base64')]), 'utf8');
+}
+
+/** Entries of a tenant's log larger than a tlog-tiles bundle carries (see OVERSIZED_FORMAT), by position. */
+export async function oversizedEntries(db: Kysely<DB>, tenantId: string): Promise<number[]> {
+  const r = await sql<{ leaf: string }>`select leaf_index::text as leaf from audit_events
+    where tenant_id = ${tenantId} and octet_length(${entryTextSql(tenantId)}) > ${0xffff} order by leaf_index`.execute(db);
+  return r.rows.map((x) => Number(x.leaf));
 }

@@ -9,6 +9,7 @@ import { APPEND_RETURNING_SQL, APPEND_SQL, appendParams, pgTextArray, type Event
 import type { LeafCache } from './leaf-cache.ts';
 import type { AppendThread } from './append-thread.ts';
 import type { AccessContext } from './context.ts';
+import { fitToEntryLimit } from './entry-split.ts';
 
 export interface AccessEvent {
   action: string;
@@ -31,7 +32,10 @@ function toRow(ctx: AccessContext, e: AccessEvent, patients = [...new Set(e.pati
 
 const LONE_SURROGATE = /\p{Cs}/u;
 
-interface Pending { row: EventRow; refs: string[]; patients: string[]; resolve: () => void; reject: (e: Error) => void }
+/** One appended row, with the arrays as arrays for the integrator. */
+interface Part { row: EventRow; refs: string[]; patients: string[] }
+/** One recorded event: one row, or the consecutive parts of an oversized event (entry-split.ts). */
+interface Pending { parts: Part[]; resolve: () => void; reject: (e: Error) => void }
 
 /** What the group-commit append returns per event (APPEND_RETURNING_SQL). */
 interface Assigned { tenant_id: string; leaf: string; seq: string; at: string }
@@ -48,18 +52,21 @@ export class AuditRecorder {
   async appendInTransaction(tx: Transaction<DB> | Kysely<DB>, ctx: AccessContext, events: AccessEvent[]): Promise<void> {
     if (!events.length) return;
     try {
-      await tx.executeQuery(CompiledQuery.raw(APPEND_SQL, appendParams(events.map((e) => toRow(ctx, e)))));
+      await tx.executeQuery(CompiledQuery.raw(APPEND_SQL, appendParams(events.flatMap((e) => fitToEntryLimit(ctx, e)).map((e) => toRow(ctx, e)))));
     } catch {
       throw new AuditUnavailableError();
     }
     this.appended += events.length;
   }
 
+  private partsOf(ctx: AccessContext, event: AccessEvent): Part[] {
+    return fitToEntryLimit(ctx, event).map((e) => ({ row: toRow(ctx, e, e.patientIds), refs: [...e.resourceRefs], patients: e.patientIds }));
+  }
+
   /** Resolves once the event is durable; the caller must not release data before. */
   record(ctx: AccessContext, event: AccessEvent): Promise<void> {
     return new Promise((resolve, reject) => {
-      const patients = [...new Set(event.patientIds)];
-      this.queue.push({ row: toRow(ctx, event, patients), refs: [...event.resourceRefs], patients, resolve, reject });
+      this.queue.push({ parts: this.partsOf(ctx, event), resolve, reject });
       this.schedule();
     });
   }
@@ -73,9 +80,9 @@ export class AuditRecorder {
 
   /** Hands the committed batch to the integrator (LeafCache). A tenant's events in a batch take consecutive
    *  positions in batch order (APPEND_SQL), so the lowest returned position places each returned row. */
-  private hold(cache: LeafCache, batch: Pending[], assigned: Assigned[]): void {
+  private hold(cache: LeafCache, batch: Part[], assigned: Assigned[]): void {
     if (assigned.length !== batch.length) return; // cannot happen; the integrator then reads the events back
-    const byTenant = new Map<string, Pending[]>();
+    const byTenant = new Map<string, Part[]>();
     for (const p of batch) { const l = byTenant.get(p.row[0]); if (l) l.push(p); else byTenant.set(p.row[0], [p]); }
     const first = new Map<string, number>();
     for (const a of assigned) first.set(a.tenant_id, Math.min(first.get(a.tenant_id) ?? Infinity, Number(a.leaf)));
@@ -94,10 +101,14 @@ export class AuditRecorder {
 
   private async flush(): Promise<void> {
     if (this.inFlight >= this.opts.concurrency || !this.queue.length) return;
-    const batch = this.queue.splice(0, this.opts.batchMax);
+    // Whole events only: the parts of one event stay in one statement (consecutive positions).
+    let take = 0;
+    for (let rows = 0; take < this.queue.length && (take === 0 || rows + this.queue[take].parts.length <= this.opts.batchMax); take++) rows += this.queue[take].parts.length;
+    const batch = this.queue.splice(0, take);
+    const parts = batch.flatMap((p) => p.parts);
     this.inFlight++;
     try {
-      const rows = batch.map((p) => p.row);
+      const rows = parts.map((p) => p.row);
       // With CERBERE_AUDIT_THREAD a worker thread serialises and sends the batch (and integrates elsewhere,
       // so what the append assigned is not needed here).
       let assigned: Assigned[] = [];
@@ -105,7 +116,7 @@ export class AuditRecorder {
       else assigned = await this.opts.prepared<Assigned>('cerbere_audit_append_r', APPEND_RETURNING_SQL, appendParams(rows));
       this.appended += batch.length;
       for (const p of batch) p.resolve();
-      if (assigned.length && this.opts.leafCache) this.hold(this.opts.leafCache, batch, assigned);
+      if (assigned.length && this.opts.leafCache) this.hold(this.opts.leafCache, parts, assigned);
     } catch {
       this.opts.leafCache?.clear(); // the database may have lost commits: positions are read back from now on
       const err = new AuditUnavailableError();

@@ -4,6 +4,7 @@ import { CliError } from './io.ts';
 import { tenantOf } from './tenant-arg.ts';
 import { listTenants, tenantExists } from '../store/tenants.ts';
 import { verifyTenantLog } from '../audit/verify.ts';
+import { oversizedEntries } from '../audit/entry.ts';
 import { pruneAccessLog, PruneError } from '../audit/prune.ts';
 import { checkReceipt, receiptTenant, verifierFromArg, VERIFY_RECEIPT_OPTIONS, VERIFY_RECEIPT_USAGE } from './receipt-cli.ts';
 import { readFileSync } from 'node:fs';
@@ -39,6 +40,8 @@ export const AUDIT_COMMANDS: CommandTable = {
         if (r.problem) throw new CliError(`access log of tenant ${tenant} FAILED verification: ${r.problem.message}`);
         events += r.size;
         checkpoints += r.checkpoints;
+        const big = await oversizedEntries(db, tenant);
+        if (big.length) io.line(`tenant ${tenant}: ${big.length} entries over 65,535 bytes (leaves ${big.slice(0, 5).join(', ')}${big.length > 5 ? ', …' : ''}), written before events were split; entry bundles carry a stand-in for each and GET /log/${tenant}/entry/N serves it whole (docs/access-log.md)`);
       }
       io.line(`access log verified: ${tenants.length} tenant(s), ${events} events, ${checkpoints} checkpoints, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     },

@@ -3,6 +3,7 @@
 //   GET /log/{tenant}/checkpoint                       latest signed checkpoint (C2SP tlog-checkpoint)
 //   GET /log/{tenant}/tile/{L}/{N}[.p/{W}]             hash tiles (C2SP tlog-tiles)
 //   GET /log/{tenant}/tile/entries/{N}[.p/{W}]         entry bundles (uint16 length-prefixed entries)
+//   GET /log/{tenant}/entry/{I}                         one entry, whole (for an oversized entry's stand-in)
 //   GET /log/{tenant}/proof/inclusion?index=I[&size=N] inclusion proof (JSON, base64 hashes)
 //   GET /log/{tenant}/proof/consistency?from=M[&to=N]  consistency proof (JSON, base64 hashes)
 //
@@ -18,7 +19,8 @@ import { TENANT_ID } from '../auth/api-tokens.ts';
 import { authenticate } from './app.ts';
 import { logView, LogInconsistentError, type LogSnapshot } from '../audit/log-view.ts';
 import { MissingNodeError } from '../audit/tree.ts';
-import { encodeEntryBundle, parseTilePath, readHashTile, TILE_WIDTH, tileWidth } from '../audit/tiles.ts';
+import { encodeEntryBundle, MAX_ENTRY_SIZE, parseTilePath, readHashTile, TILE_WIDTH, tileWidth } from '../audit/tiles.ts';
+import { oversizedStandIn } from '../audit/entry.ts';
 
 const IMMUTABLE = 'private, max-age=31536000, immutable';
 const notFound = () => new FhirError(404, [{ severity: 'error', code: 'not-found', diagnostics: 'no such endpoint' }]);
@@ -92,7 +94,21 @@ export async function registerLogRoutes(app: FastifyInstance, services: Services
     const entries = await logGuard(() => services.log.entries(req.params.tenant, start, start + ref.width));
     if (entries.length !== ref.width) throw FhirError.serviceUnavailable('the stored access log does not match its signed checkpoint; run cerbere audit verify');
     await logGuard(() => services.audit.record(ctx, { action: 'log-read', outcome: 'success', resourceRefs: [], patientIds: [], detail: `entries=${start}..${start + ref.width - 1}` }));
-    return reply.type('application/octet-stream').header('cache-control', ref.width === TILE_WIDTH ? IMMUTABLE : 'private, no-cache').send(encodeEntryBundle(entries));
+    // Entries over the bundle format's limit (written before events were split) travel as stand-ins.
+    const bundled = entries.map((e, i) => (e.length > MAX_ENTRY_SIZE ? oversizedStandIn(req.params.tenant, start + i, e) : e));
+    return reply.type('application/octet-stream').header('cache-control', ref.width === TILE_WIDTH ? IMMUTABLE : 'private, no-cache').send(encodeEntryBundle(bundled));
+  });
+
+  app.get<{ Params: { tenant: string; index: string } }>('/log/:tenant/entry/:index', async (req, reply) => {
+    const ctx = await authorise(req, req.params.tenant);
+    const index = parseIndex(req.params.index, 'index');
+    const { checkpoint, base } = await signed(req.params.tenant);
+    if (index >= checkpoint.size) throw notFound();
+    if (index < base) throw pruned();
+    const [entry] = await logGuard(() => services.log.entries(req.params.tenant, index, index + 1));
+    if (!entry) throw FhirError.serviceUnavailable('the stored access log does not match its signed checkpoint; run cerbere audit verify');
+    await logGuard(() => services.audit.record(ctx, { action: 'log-read', outcome: 'success', resourceRefs: [], patientIds: [], detail: `entries=${index}..${index}` }));
+    return reply.type('application/octet-stream').header('cache-control', IMMUTABLE).send(entry);
   });
 
   app.get<{ Params: P; Querystring: { index?: string; size?: string } }>('/log/:tenant/proof/inclusion', async (req) => {
