@@ -34,6 +34,8 @@ export interface Config {
   breakGlassMaxMinutes: number;
   /** Days a care relationship from an order, specimen or appointment lasts after its date or last write. */
   careLinkDays: number;
+  /** Patient-release budgets (src/access/release-budget.ts). */
+  budget: { patients: number; windowHours: number; approvalAbove: number };
   /** Key lifecycle (docs/key-lifecycle.md): keyring refresh, re-encryption rate and batch, retention timer, shredded-key list copy. */
   keyRefreshSeconds: number;
   rekeyRate: number;
@@ -118,6 +120,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     searchPatientsPerHourClient: int(env, 'CERBERE_SEARCH_PATIENTS_PER_HOUR_CLIENT', 0, 0, 100_000_000),
     breakGlassMaxMinutes: int(env, 'CERBERE_BREAK_GLASS_MAX_MINUTES', 30, 1, 240),
     careLinkDays: int(env, 'CERBERE_CARE_LINK_DAYS', 90, 1, 3650),
+    budget: {
+      patients: int(env, 'CERBERE_BUDGET_PATIENTS', 200, 1, 100_000_000),
+      windowHours: int(env, 'CERBERE_BUDGET_WINDOW_HOURS', 24, 1, 24 * 365),
+      approvalAbove: int(env, 'CERBERE_BUDGET_APPROVAL_ABOVE', 5000, 0, 100_000_000),
+    },
     auth: {
       publicUrl: (env.CERBERE_PUBLIC_URL || `http://localhost:${env.PORT || 8080}`).replace(/\/+$/, ''),
       smtpUrl: env.CERBERE_SMTP_URL || null,

@@ -13,6 +13,10 @@ import { AccessDecider } from './auth/access-decision.ts';
 import type { ResourceCipher } from './store/cipher.ts';
 import { AuthService } from './auth/service.ts';
 import { LeafCache } from './audit/leaf-cache.ts';
+import { ReleaseBudgets } from './access/release-budget.ts';
+import { Suspensions } from './auth/suspensions.ts';
+import { AlertStore } from './detect/alert-store.ts';
+import { Watch } from './detect/watch.ts';
 
 export interface Services {
   config: Config;
@@ -26,6 +30,8 @@ export interface Services {
   tokens: ApiTokenVerifier;
   /** Accounts, passwords, MFA, sessions, OAuth clients (src/auth/service.ts). */
   auth: AuthService;
+  /** Alerts, suspensions and release budgets (src/detect/watch.ts). */
+  watch: Watch;
   keyFileCreated: boolean;
   close(): Promise<void>;
 }
@@ -51,9 +57,13 @@ export async function openServices(config: Config, opts: { cipher?: ResourceCiph
   const repo = new Repository({ db: database.db, keyring, audit, cipher: opts.cipher, prepared: database.prepared, access: new AccessDecider(database.db, config) });
   const tokens = new ApiTokenVerifier(database.db);
   const auth = await AuthService.open(database.db, keyring, provider, audit, config.auth);
+  const watch = new Watch({
+    alerts: new AlertStore(database.db), suspensions: new Suspensions(database.db), budgets: new ReleaseBudgets(database.db, config.budget), audit,
+    endSessions: (tenantId, accountId, reason) => auth.revokeAll(tenantId, accountId, reason),
+  });
   const log = new AuditLog(database.db, provider, { checkpointDir: config.checkpointDir, witnessUrl: config.witnessUrl, integrateAllElsewhere: integration && (() => integration.integrateAll()), leafCache });
   return {
-    config, database, provider, keyring, audit, log, repo, tokens, auth, keyFileCreated,
+    config, database, provider, keyring, audit, log, repo, tokens, auth, watch, keyFileCreated,
     close: async () => { await log.stop(); await auth.close(); keyring.evictAll(); await repo.close(); await thread?.close(); await integration?.close(); await database.close(); if (ownProvider) await provider.close?.(); },
   };
 }

@@ -286,6 +286,37 @@ export const MIGRATIONS: Migration[] = [
       `SELECT gin_clean_pending_list('audit_events_patients'::regclass)`,
     ],
   },
+  {
+    version: 15,
+    name: 'watch',
+    statements: [
+      // Alerts of the detectors and the host sentinel (host alerts under tenant '_host'): internal ids and counts only.
+      `CREATE TABLE alerts (tenant_id text NOT NULL, alert_id text NOT NULL, dedup_key text NOT NULL, kind text NOT NULL,
+         severity text NOT NULL, state text NOT NULL DEFAULT 'open', actor_kind text, actor_id text, token_id text,
+         first_at timestamptz NOT NULL, last_at timestamptz NOT NULL, patients int NOT NULL DEFAULT 0,
+         evidence bigint[] NOT NULL DEFAULT '{}', summary text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),
+         updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (tenant_id, alert_id))`,
+      // One alert per (kind, actor) until it is closed: the detectors' de-duplication holds across instances.
+      `CREATE UNIQUE INDEX alerts_open_dedup ON alerts (tenant_id, dedup_key) WHERE state <> 'closed'`,
+      `CREATE INDEX alerts_recent ON alerts (tenant_id, last_at)`,
+      `CREATE TABLE alert_history (tenant_id text NOT NULL, alert_id text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp(),
+         state text NOT NULL, by_kind text NOT NULL, by_id text NOT NULL, note text, PRIMARY KEY (tenant_id, alert_id, at))`,
+      `CREATE TABLE alert_deliveries (tenant_id text NOT NULL, alert_id text NOT NULL, channel text NOT NULL, status text NOT NULL,
+         attempts int NOT NULL DEFAULT 0, detail text, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (tenant_id, alert_id, channel))`,
+      // Suspended credentials (token, client, user, patient account): refused on every instance until an administrator restores them.
+      `CREATE TABLE suspensions (tenant_id text NOT NULL, principal_kind text NOT NULL, principal_id text NOT NULL,
+         suspended_at timestamptz NOT NULL DEFAULT now(), reason text NOT NULL, alert_id text, by_kind text NOT NULL, by_id text NOT NULL,
+         restored_at timestamptz, restored_by text, restore_reason text, PRIMARY KEY (tenant_id, principal_kind, principal_id))`,
+      // Patient-release budgets: a raised limit per principal, set with a reason; above the tenant threshold a second person approves.
+      `CREATE TABLE release_budgets (tenant_id text NOT NULL, principal_kind text NOT NULL, principal_id text NOT NULL,
+         patient_limit int NOT NULL, reason text NOT NULL, set_by text NOT NULL, set_at timestamptz NOT NULL DEFAULT now(),
+         status text NOT NULL, approved_by text, approved_at timestamptz, PRIMARY KEY (tenant_id, principal_kind, principal_id))`,
+      // The patients each principal released (first time), and those it worked on (wrote): the budget counts the others.
+      `CREATE TABLE budget_releases (tenant_id text NOT NULL, principal text NOT NULL, patient_id text NOT NULL,
+         first_at timestamptz NOT NULL DEFAULT now(), worked boolean NOT NULL DEFAULT false, PRIMARY KEY (tenant_id, principal, patient_id))`,
+      `CREATE INDEX budget_releases_window ON budget_releases (tenant_id, principal, first_at) WHERE NOT worked`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<DB>): Promise<number[]> {

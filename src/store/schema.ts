@@ -99,7 +99,31 @@ export interface WebauthnCredentialsTable {
 export interface OauthClientsTable { tenant_id: string; client_id: string; role: string; label: string; public_jwk: string; created_at: Generated<Timestamp>; revoked_at: Timestamp | null }
 export interface OauthAssertionJtiTable { tenant_id: string; client_id: string; jti_hash: Bytes; expires_at: Timestamp }
 
+export interface AlertsTable {
+  tenant_id: string; alert_id: string; dedup_key: string; kind: string; severity: string; state: Generated<string>;
+  actor_kind: string | null; actor_id: string | null; token_id: string | null; first_at: Timestamp; last_at: Timestamp;
+  patients: Generated<number>; evidence: ColumnType<string[], string[] | undefined, string[]>; summary: string;
+  created_at: Generated<Timestamp>; updated_at: DefaultTimestamp;
+}
+export interface AlertHistoryTable { tenant_id: string; alert_id: string; at: Generated<Timestamp>; state: string; by_kind: string; by_id: string; note: string | null }
+export interface AlertDeliveriesTable { tenant_id: string; alert_id: string; channel: string; status: string; attempts: Generated<number>; detail: string | null; updated_at: DefaultTimestamp }
+export interface SuspensionsTable {
+  tenant_id: string; principal_kind: string; principal_id: string; suspended_at: DefaultTimestamp; reason: string; alert_id: string | null;
+  by_kind: string; by_id: string; restored_at: Timestamp | null; restored_by: string | null; restore_reason: string | null;
+}
+export interface ReleaseBudgetsTable {
+  tenant_id: string; principal_kind: string; principal_id: string; patient_limit: number; reason: string; set_by: string;
+  set_at: DefaultTimestamp; status: string; approved_by: string | null; approved_at: Timestamp | null;
+}
+export interface BudgetReleasesTable { tenant_id: string; principal: string; patient_id: string; first_at: DefaultTimestamp; worked: Generated<boolean> }
+
 export interface DB {
+  alerts: AlertsTable;
+  alert_history: AlertHistoryTable;
+  alert_deliveries: AlertDeliveriesTable;
+  suspensions: SuspensionsTable;
+  release_budgets: ReleaseBudgetsTable;
+  budget_releases: BudgetReleasesTable;
   audit_log_head: AuditLogHeadTable;
   audit_tiles: AuditTilesTable;
   tenants: TenantsTable;
