@@ -23,6 +23,9 @@ export interface EngineOptions {
   detectors?: Detector[];
 }
 
+/** raised: new or escalated alerts; merged: candidates folded into an open alert with the same key. */
+export interface Outcome { raised: AlertCandidate[]; merged: AlertCandidate[] }
+
 interface Raised { severity: AlertCandidate['severity']; lastAt: number; patients: number }
 
 export class Engine {
@@ -46,31 +49,38 @@ export class Engine {
   }
 
   /** The new or escalated alerts this event causes (ticks the time-based checks up to its time). */
-  observe(e: CommittedAccessEvent): AlertCandidate[] {
+  observe(e: CommittedAccessEvent): AlertCandidate[] { return this.observeAll(e).raised; }
+
+  /** As observe, plus the candidates merged into an alert already open (they extend its evidence). */
+  observeAll(e: CommittedAccessEvent): Outcome {
     const out: AlertCandidate[] = [];
     for (const d of this.detectors) out.push(...d.observe(e));
     return this.dedup(out.map((c) => scrub(c, e.patientIds)), e.at.getTime());
   }
 
-  tick(now: Date): AlertCandidate[] {
+  tick(now: Date): AlertCandidate[] { return this.tickAll(now).raised; }
+
+  tickAll(now: Date): Outcome {
     const out: AlertCandidate[] = [];
     for (const d of this.detectors) out.push(...d.tick(now));
     return this.dedup(out, now.getTime());
   }
 
-  private dedup(cs: AlertCandidate[], now: number): AlertCandidate[] {
+  private dedup(cs: AlertCandidate[], now: number): Outcome {
     const out: AlertCandidate[] = [];
+    const merged: AlertCandidate[] = [];
     for (const c of cs) {
       const r = this.raised.get(c.dedupKey);
       if (r && severityRank(c.severity) <= severityRank(r.severity) && now - r.lastAt < this.renotify) {
         r.lastAt = now;
         r.patients = Math.max(r.patients, c.patients);
+        merged.push(c);
         continue;
       }
       this.raised.set(c.dedupKey, { severity: r && severityRank(r.severity) > severityRank(c.severity) ? r.severity : c.severity, lastAt: now, patients: c.patients });
       out.push(c);
     }
-    return out;
+    return { raised: out, merged };
   }
 }
 
