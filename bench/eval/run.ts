@@ -1,4 +1,4 @@
-// `npm run eval:detection [-- --seed N --days D --sites S --patients P --attacks K --big --json --write DIR]`
+// `npm run eval:detection [-- --seed N --days D --sites S --patients P --attacks K --big --json --debug --write DIR]`
 // The rerunnable evaluation of the Watch detectors: a seeded synthetic world and workload (legit
 // work plus labelled attacks), fed in time order through an AccessSink (in memory: the release
 // budget, then committed events with positions) into the Engine, ticked every 5 s of simulated
@@ -22,8 +22,8 @@ const big = has('big');
 const num = (f: string, small: number, large: number) => { const i = args.indexOf(`--${f}`); return i >= 0 ? Number(args[i + 1]) : big ? large : small; };
 const str = (f: string) => { const i = args.indexOf(`--${f}`); return i >= 0 ? args[i + 1] : null; };
 const opts = {
-  seed: num('seed', 42, 42), days: num('days', 7, 28), sites: num('sites', 6, 12), patients: num('patients', 6000, 30000),
-  physicians: num('physicians', 40, 150), attacks: num('attacks', 5, 12),
+  seed: num('seed', 42, 42), days: num('days', 7, 14), sites: num('sites', 6, 12), patients: num('patients', 6000, 20000),
+  physicians: num('physicians', 40, 150), attacks: num('attacks', 5, 8),
 };
 const started = Date.now();
 const world = new World({ seed: opts.seed, sites: opts.sites, patients: opts.patients, physicians: opts.physicians });

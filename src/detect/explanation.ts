@@ -31,7 +31,7 @@ export interface ExplanationOptions {
 }
 
 interface Pending { e: CommittedAccessEvent; patientId: string; due: number }
-interface ActorState { window: DistinctWindow; hour: number; peak: number; history: Ring; evidence: number[]; weak: DistinctWindow; weakEvidence: number[] }
+interface ActorState { window: DistinctWindow; hour: number; peak: number; history: Ring; evidence: number[]; weak: DistinctWindow; weakEvidence: number[]; cached: number | null }
 
 export const LATE_GRACE_MS = 5 * 60_000;
 
@@ -116,15 +116,16 @@ export class ExplanationDetector implements Detector {
   }
 
   private state(key: string, t: number): ActorState {
-    const a = this.actors.upsert(key, () => ({ window: new DistinctWindow(HOUR), hour: Math.floor(t / HOUR), peak: 0, history: new Ring(24 * 14), evidence: [], weak: new DistinctWindow(DAY, 100), weakEvidence: [] }));
+    const a = this.actors.upsert(key, () => ({ window: new DistinctWindow(HOUR), hour: Math.floor(t / HOUR), peak: 0, history: new Ring(24 * 14), evidence: [], weak: new DistinctWindow(DAY, 100), weakEvidence: [], cached: null }));
     const h = Math.floor(t / HOUR);
-    if (h !== a.hour) { if (a.peak > 0 && a.peak <= this.limit(a)) a.history.push(a.peak); a.peak = 0; a.hour = h; }
+    if (h !== a.hour) { if (a.peak > 0 && a.peak <= this.limit(a)) { a.history.push(a.peak); a.cached = null; } a.peak = 0; a.hour = h; }
     return a;
   }
 
   private limit(a: ActorState): number {
     const xs = a.history.values();
     if (xs.length < 8) return this.floor;
-    return Math.ceil(Math.max(this.floor, median(xs) + 6 * madSigma(xs), 2 * a.history.max()));
+    a.cached ??= Math.ceil(Math.max(this.floor, median(xs) + 6 * madSigma(xs), 2 * a.history.max()));
+    return a.cached;
   }
 }

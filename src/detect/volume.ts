@@ -23,7 +23,7 @@ export const SPANS: Span[] = [
   { name: 'an hour', ms: HOUR, floorHuman: 300, floorToken: 600 },
 ];
 
-interface Track { window: DistinctWindow; bucket: number; peak: number; history: Ring; alerted: boolean }
+interface Track { window: DistinctWindow; bucket: number; peak: number; history: Ring; alerted: boolean; own: number | null }
 interface CredState { role: string; token: boolean; tracks: Track[]; evidence: number[] }
 
 export class VolumeDetector implements Detector {
@@ -42,7 +42,7 @@ export class VolumeDetector implements Detector {
     const token = e.tokenId !== null || e.actor.kind === 'token' || e.actor.kind === 'client';
     const s = this.creds.upsert(key, () => ({
       role: e.actor.role, token, evidence: [],
-      tracks: SPANS.map((sp) => ({ window: new DistinctWindow(sp.ms, 20_000), bucket: Math.floor(t / sp.ms), peak: 0, alerted: false, history: new Ring(sp.ms < HOUR ? 12 * 24 * 7 : 24 * 14) })),
+      tracks: SPANS.map((sp) => ({ window: new DistinctWindow(sp.ms, 20_000), bucket: Math.floor(t / sp.ms), peak: 0, alerted: false, own: null, history: new Ring(sp.ms < HOUR ? 12 * 24 * 7 : 24 * 14) })),
     }));
     s.evidence.push(e.position);
     if (s.evidence.length > 50) s.evidence.shift();
@@ -51,7 +51,7 @@ export class VolumeDetector implements Detector {
       const tr = s.tracks[i];
       const b = Math.floor(t / sp.ms);
       if (b !== tr.bucket) {
-        if (tr.peak > 0 && !tr.alerted) tr.history.push(tr.peak); // an alerted window never becomes the usual
+        if (tr.peak > 0 && !tr.alerted) { tr.history.push(tr.peak); tr.own = null; } // an alerted window never becomes the usual
         if (tr.history.length >= 12) {
           const pk = `${e.tenantId}|${s.role}|${i}`;
           this.peers.set(pk, Math.max(this.peers.peek(pk) ?? 0, tr.history.max()));
@@ -77,10 +77,12 @@ export class VolumeDetector implements Detector {
   limit(tenantId: string, s: CredState, i: number): number {
     const sp = SPANS[i];
     const floor = s.token ? sp.floorToken : sp.floorHuman;
-    const h = s.tracks[i].history;
+    const tr = s.tracks[i];
+    const h = tr.history;
     if (h.length >= 12) {
-      const xs = h.values();
-      return Math.ceil(Math.max(floor, median(xs) + 8 * madSigma(xs), 1.5 * h.max()));
+      // The baseline only changes when a window closes: computed once per window, not per event.
+      if (tr.own === null) { const xs = h.values(); tr.own = Math.max(median(xs) + 8 * madSigma(xs), 1.5 * h.max()); }
+      return Math.ceil(Math.max(floor, tr.own));
     }
     const peer = this.peers.peek(`${tenantId}|${s.role}|${i}`) ?? 0;
     return Math.ceil(Math.max(floor, 2 * peer));
