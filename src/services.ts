@@ -17,6 +17,7 @@ import { ReleaseBudgets } from './access/release-budget.ts';
 import { Suspensions } from './auth/suspensions.ts';
 import { AlertStore } from './detect/alert-store.ts';
 import { Watch } from './detect/watch.ts';
+import { Canaries } from './detect/canaries.ts';
 
 export interface Services {
   config: Config;
@@ -58,7 +59,7 @@ export async function openServices(config: Config, opts: { cipher?: ResourceCiph
   const tokens = new ApiTokenVerifier(database.db);
   const auth = await AuthService.open(database.db, keyring, provider, audit, config.auth);
   const watch = new Watch({
-    alerts: new AlertStore(database.db), suspensions: new Suspensions(database.db), budgets: new ReleaseBudgets(database.db, config.budget), audit,
+    alerts: new AlertStore(database.db), suspensions: new Suspensions(database.db), budgets: new ReleaseBudgets(database.db, config.budget), canaries: new Canaries(database.db), audit,
     endSessions: (tenantId, accountId, reason) => auth.revokeAll(tenantId, accountId, reason),
   });
   const log = new AuditLog(database.db, provider, { checkpointDir: config.checkpointDir, witnessUrl: config.witnessUrl, integrateAllElsewhere: integration && (() => integration.integrateAll()), leafCache });

@@ -103,14 +103,16 @@ export type Capability =
   | 'export:approve' // second person approving a bulk export
   | 'break-glass' // emergency access with a reason
   | 'break-glass:review' // list and close break-glass accesses (DPO)
+  | 'security:watch' // alerts: list, acknowledge, close; suspend a credential (DPO's security page)
+  | 'security:restore' // lift a credential's suspension, set release budgets (administrators)
   | 'search:unlimited'; // not subject to the per-account hourly volume of patients found by search
 
 export const CAPABILITIES: Record<string, Capability[]> = {
-  dpo: ['log:read', 'audit:investigate', 'audit:prune', 'patient:erase', 'export:approve', 'break-glass:review'],
+  dpo: ['log:read', 'audit:investigate', 'audit:prune', 'patient:erase', 'export:approve', 'break-glass:review', 'security:watch', 'security:restore'],
   auditor: ['log:read'],
-  system: ['log:read', 'audit:investigate', 'audit:prune', 'patient:erase', 'keys:manage', 'accounts:manage', 'export:bulk', 'export:approve', 'break-glass:review', 'search:unlimited'],
+  system: ['log:read', 'audit:investigate', 'audit:prune', 'patient:erase', 'keys:manage', 'accounts:manage', 'export:bulk', 'export:approve', 'break-glass:review', 'security:watch', 'security:restore', 'search:unlimited'],
   // Integration clients have their own volume limit (CERBERE_SEARCH_PATIENTS_PER_HOUR_CLIENT).
-  tenant_admin: ['accounts:manage'],
+  tenant_admin: ['accounts:manage', 'security:watch', 'security:restore'],
   physician: ['break-glass'],
   biologist: ['break-glass'],
   lab_technician: ['break-glass'],

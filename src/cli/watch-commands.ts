@@ -37,6 +37,31 @@ function reasonOf(v: Record<string, unknown>): string {
 }
 
 export const WATCH_COMMANDS: CommandTable = {
+  'canary add': {
+    usage: 'canary add --tenant T [--count N] [--domain D]   add N (default 5) canary patients: any access to one is a critical alert',
+    options: { tenant: { type: 'string' }, count: { type: 'string' }, domain: { type: 'string' } },
+    run: async (svc, _pos, v, io) => {
+      const tenant = await tenantOf(svc, v);
+      const count = v.count === undefined ? 5 : typeof v.count === 'string' && /^\d{1,3}$/.test(v.count) && Number(v.count) >= 1 && Number(v.count) <= 100 ? Number(v.count) : NaN;
+      if (!Number.isFinite(count)) throw new CliError('--count must be a whole number from 1 to 100');
+      const domain = typeof v.domain === 'string' ? v.domain.toLowerCase() : svc.config.canaryDomain;
+      if (!/^[a-z0-9.-]{3,100}$/.test(domain)) throw new CliError('--domain must be a domain name');
+      const ids = await svc.watch.canaries.add(svc.repo, { tenantId: tenant, actor: { kind: 'system', id: 'canary', role: 'system' }, purpose: 'HSYSADMIN' }, count, domain);
+      io.line(`added ${ids.length} canary patient(s) to tenant ${tenant} (e-mail domain ${domain}); list them with: cerbere canary list --tenant ${tenant}`);
+    },
+  },
+  'canary list': {
+    usage: 'canary list --tenant T [--json]                  the tenant\'s canary patients (DPO only: never shown over the API)',
+    options: { tenant: { type: 'string' }, json: { type: 'boolean' } },
+    run: async (svc, _pos, v, io) => {
+      const tenant = await tenantOf(svc, v);
+      const rows = await svc.watch.canaries.list(tenant);
+      await svc.audit.record({ tenantId: tenant, actor: { kind: 'system', id: 'cli', role: 'dpo' }, purpose: 'HOPERAT' }, { action: 'canary.list', outcome: 'success', resourceRefs: [], patientIds: [], detail: `canaries=${rows.length}` });
+      if (v.json === true) { for (const r of rows) io.line(JSON.stringify({ patientId: r.patientId, createdAt: r.createdAt.toISOString() })); return; }
+      io.line(`${rows.length} canary patient(s) in tenant ${tenant}`);
+      for (const r of rows) io.line(`Patient/${r.patientId}\tadded ${r.createdAt.toISOString()}`);
+    },
+  },
   'alerts list': {
     usage: 'alerts list --tenant T [--state open|acknowledged|closed|all] [--json]   alerts of the tenant and of the host, newest first',
     options: { tenant: { type: 'string' }, state: { type: 'string' }, json: { type: 'boolean' } },

@@ -11,6 +11,8 @@ import type { AlertCandidate, Severity } from '../core/watch-types.ts';
 import type { Suspensions, Principal } from '../auth/suspensions.ts';
 import type { ReleaseBudgets } from '../access/release-budget.ts';
 import type { AlertStore, StoredAlert } from './alert-store.ts';
+import type { Canaries } from './canaries.ts';
+import { dedupKey } from './types.ts';
 
 /** Kinds of principal a suspension applies to (system jobs are never suspended). */
 export const CONTAINABLE = new Set(['token', 'client', 'user', 'patient']);
@@ -24,6 +26,7 @@ export interface WatchDeps {
   alerts: AlertStore;
   suspensions: Suspensions;
   budgets: ReleaseBudgets;
+  canaries: Canaries;
   audit: AuditRecorder;
   sink?: AlertSink;
   endSessions?: SessionEnder;
@@ -40,6 +43,7 @@ export class Watch {
   get alerts(): AlertStore { return this.deps.alerts; }
   get suspensions(): Suspensions { return this.deps.suspensions; }
   get budgets(): ReleaseBudgets { return this.deps.budgets; }
+  get canaries(): Canaries { return this.deps.canaries; }
 
   /** A detector's (or the sentinel's) candidate: store, deliver when new or worse, contain at high severity. */
   async raise(c: AlertCandidate): Promise<StoredAlert> {
@@ -59,7 +63,7 @@ export class Watch {
       tenantId: ctx.tenantId, kind: 'budget', severity: 'critical', actor: { kind: ctx.actor.kind, id: ctx.actor.id }, tokenId,
       at: new Date(), patients: used, evidence: [],
       summary: `${ctx.actor.kind} ${ctx.actor.id} (role ${ctx.actor.role}) reached its release budget: ${used} patients without a care relationship in the window (limit ${limit}); a request for ${requested} more was refused and the credential suspended`,
-      dedupKey: `budget:${ctx.actor.kind}:${ctx.actor.id}`,
+      dedupKey: dedupKey(ctx.tenantId, 'budget', { tokenId, actor: { ...ctx.actor, siteId: ctx.actor.siteId ?? null } }),
     });
   }
 

@@ -8,6 +8,7 @@ import { errorToOutcome, FhirError, operationOutcome } from '../fhir/outcome.ts'
 import type { AccessContext } from '../audit/context.ts';
 import { registerFhirRoutes } from './fhir-routes.ts';
 import { registerLogRoutes } from './log-routes.ts';
+import { registerWatchRoutes } from './watch-routes.ts';
 import { registerAccessHistoryRoutes } from './access-history-routes.ts';
 import { registerExportRoutes } from './export-routes.ts';
 import { registerAuditRoutes } from './audit-routes.ts';
@@ -105,6 +106,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
 
   await registerLogRoutes(app, services);
   await registerExportRoutes(app, services);
+  await registerWatchRoutes(app, services);
   await registerPages(app);
 
   return app;

@@ -315,6 +315,9 @@ export const MIGRATIONS: Migration[] = [
       `CREATE TABLE budget_releases (tenant_id text NOT NULL, principal text NOT NULL, patient_id text NOT NULL,
          first_at timestamptz NOT NULL DEFAULT now(), worked boolean NOT NULL DEFAULT false, PRIMARY KEY (tenant_id, principal, patient_id))`,
       `CREATE INDEX budget_releases_window ON budget_releases (tenant_id, principal, first_at) WHERE NOT worked`,
+      // Canary patients: synthetic records no real work reaches; any access to one is an alert. Listed to the DPO only.
+      `CREATE TABLE canaries (tenant_id text NOT NULL, patient_id text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),
+         PRIMARY KEY (tenant_id, patient_id))`,
     ],
   },
 ];

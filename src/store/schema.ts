@@ -117,7 +117,10 @@ export interface ReleaseBudgetsTable {
 }
 export interface BudgetReleasesTable { tenant_id: string; principal: string; patient_id: string; first_at: DefaultTimestamp; worked: Generated<boolean> }
 
+export interface CanariesTable { tenant_id: string; patient_id: string; created_at: Generated<Timestamp> }
+
 export interface DB {
+  canaries: CanariesTable;
   alerts: AlertsTable;
   alert_history: AlertHistoryTable;
   alert_deliveries: AlertDeliveriesTable;
