@@ -119,7 +119,7 @@ export async function authenticate(services: Services, req: FastifyRequest): Pro
   if (!PURPOSES.has(purpose)) throw FhirError.badRequest(`X-Purpose-Of-Use must be one of ${[...PURPOSES].join(', ')}`);
   // Accounts (access token or session cookie with CSRF on writes) and OAuth clients; null for API tokens.
   const account = await accountAccessContext(services, req, purpose);
-  if (account) return account;
+  if (account) return notSuspended(services, account);
   const h = req.headers.authorization;
   if (!h || !h.startsWith('Bearer ')) throw FhirError.unauthorized();
   let principal;
@@ -127,10 +127,20 @@ export async function authenticate(services: Services, req: FastifyRequest): Pro
     throw FhirError.serviceUnavailable('database unavailable');
   }
   if (!principal) throw FhirError.unauthorized();
-  return {
+  return notSuspended(services, {
     tenantId: principal.tenantId,
     actor: { kind: 'token', id: principal.tokenId, role: principal.role },
     purpose,
     client: { tokenId: principal.tokenId, ip: req.ip },
-  };
+  });
+}
+
+/** A suspended credential (spent release budget, high-severity alert, DPO) is refused until an administrator restores it. */
+async function notSuspended(services: Services, ctx: AccessContext): Promise<AccessContext> {
+  let suspended: boolean;
+  try { suspended = await services.watch.suspensions.isSuspended(ctx.tenantId, ctx.actor); } catch {
+    throw FhirError.serviceUnavailable('database unavailable');
+  }
+  if (suspended) throw FhirError.forbidden('this credential is suspended after a security alert; an administrator must restore it');
+  return ctx;
 }
