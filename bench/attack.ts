@@ -27,7 +27,7 @@ async function http(path: string, auth: string, init: { method?: string; body?: 
   try { json = JSON.parse(text); } catch { /* not JSON */ }
   return { status: r.status, json };
 }
-const post = (path: string, body: unknown) => fetch(BASE + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, json: await r.json().catch(() => null) }));
+const post = (path: string, body: unknown) => fetch(BASE + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, json: (await r.json().catch(() => null)) as any }));
 
 /** A receptionist account through the invitation, TOTP enrolment and login: its bearer access token. */
 async function staffSession(): Promise<{ token: string; accountId: string }> {
@@ -53,7 +53,7 @@ async function extract(who: string, auth: string, actorId: string, dpo: string, 
   const t0 = Date.now();
   let stoppedBy = 'nothing (end of data)';
   const watcher = watchFor(actorId, dpo, t0, maxSeconds + 90);
-  outer: for (let offset = 0; Date.now() - t0 < maxSeconds * 1000; offset += 100) {
+  for (let offset = 0; Date.now() - t0 < maxSeconds * 1000; offset += 100) {
     const r = await http(`/fhir/Patient?_count=100&_offset=${offset}&_elements=id`, auth);
     if (r.status !== 200) { stoppedBy = `search ${r.status} ${r.json?.issue?.[0]?.diagnostics ?? ''}`; break; }
     const page = (r.json.entry ?? []).map((e: any) => e.resource.id);
