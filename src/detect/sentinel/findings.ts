@@ -1,0 +1,57 @@
+// Turning probe findings into AlertCandidates (host alerts: tenantId null, no patient, internal ids only).
+// Summaries name proto, port, pid and comm; command lines stay out of alerts (they may carry secrets) and
+// are shown only by `cerbere sentinel status` on the host itself.
+import type { AlertCandidate, Severity } from '../../core/watch-types.ts';
+import type { Listener } from './net.ts';
+import { describeListener } from './listeners.ts';
+import type { WatchedProc } from './processes.ts';
+import { formatRate, type EgressFinding } from './egress.ts';
+import type { CpuFinding } from './cpu.ts';
+import type { IntegrityFinding } from './integrity.ts';
+import type { OutboundConn } from './outbound.ts';
+
+const SHELLS = /^(sh|bash|dash|zsh|ksh|csh|tcsh|busybox|nc|ncat|netcat|socat|python[0-9.]*|perl|php|ruby|curl|wget)$/;
+
+function host(kind: string, severity: Severity, at: Date, summary: string, dedupKey: string): AlertCandidate {
+  return { tenantId: null, kind, severity, actor: null, tokenId: null, at, patients: 0, evidence: [], summary, dedupKey };
+}
+
+export function listenerAlert(l: Listener, at: Date): AlertCandidate {
+  return host('host.listener', 'high', at, `New listening socket not in the baseline: ${describeListener(l)}.`,
+    `host.listener|${l.proto}|${l.address}|${l.port}`);
+}
+
+export function processAlert(p: WatchedProc, parent: { pid: number; comm: string } | null, at: Date): AlertCandidate {
+  const why = p.reason === 'child'
+    ? `descendant of a watched process${parent ? ` (parent pid ${parent.pid}, ${parent.comm})` : ''}`
+    : `running under watched uid ${p.uid}`;
+  return host('host.process', SHELLS.test(p.comm) ? 'critical' : 'high', at,
+    `New process pid ${p.pid} (${p.comm}), uid ${p.uid ?? '?'}, ${why}, of a kind not in the baseline.`,
+    `host.process|${p.pid}|${p.starttime}`);
+}
+
+export function egressAlert(f: EgressFinding, at: Date): AlertCandidate {
+  return host('host.egress', 'high', at,
+    `Network ${f.dir === 'out' ? 'egress' : 'ingress'} on ${f.iface} at ${formatRate(f.rate)} for ${f.checks} consecutive checks, baseline ${formatRate(f.baseline)}.`,
+    `host.egress|${f.iface}|${f.dir}`);
+}
+
+export function cpuAlert(f: CpuFinding, at: Date): AlertCandidate {
+  return host('host.cpu', 'medium', at,
+    `Process pid ${f.pid} (${f.comm}), uid ${f.uid ?? '?'}, not Cerbère nor its database, used ${Math.round(f.share * 100)} % of a core for ${f.checks} consecutive checks.`,
+    `host.cpu|${f.pid}|${f.starttime}`);
+}
+
+export function integrityAlert(f: IntegrityFinding, at: Date): AlertCandidate {
+  const what = f.change === 'removed' ? 'was removed' : f.change === 'added' ? `was added (sha256 ${f.sha256?.slice(0, 16)}…)` : `changed (sha256 now ${f.sha256?.slice(0, 16)}…)`;
+  return host('host.integrity', f.change === 'added' ? 'high' : 'critical', at,
+    `Installed file ${f.path} ${what} since the baseline.`,
+    `host.integrity|${f.path}|${f.sha256 ?? 'removed'}`);
+}
+
+export function outboundAlert(c: OutboundConn, pid: number, at: Date): AlertCandidate {
+  const remote = c.remote.includes(':') ? `[${c.remote}]` : c.remote;
+  return host('host.outbound', 'high', at,
+    `Server process pid ${pid} has an outbound ${c.proto} connection (${c.state}) to ${remote}:${c.remotePort}, outside the allow-list.`,
+    `host.outbound|${c.remote}|${c.remotePort}`);
+}
