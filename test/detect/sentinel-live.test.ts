@@ -157,3 +157,26 @@ test('foreign CPU: a busy process that is not Cerbère alerts after sustained ch
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('start/stop: the loop reports a new listener through onAlerts, once, then stops', async () => {
+  const dataDir = tmp('sentinel-loop-');
+  const got: AlertCandidate[] = [];
+  const s = new Sentinel({ dataDir, outbound: false, onAlerts: (a) => got.push(...a) });
+  s.start(100);
+  assert.equal(s.status().running, true);
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    for (let i = 0; i < 50 && !got.some((a) => a.summary.includes(`:${port},`)); i++) await sleep(50);
+    await sleep(350);
+    const mine = got.filter((a) => a.summary.includes(`tcp 127.0.0.1:${port}, pid ${process.pid} `));
+    assert.equal(mine.length, 1, 'alerted once across several checks');
+  } finally {
+    s.stop();
+    server.close();
+  }
+  assert.equal(s.status().running, false);
+  assert.ok(s.status().lastCheckAt);
+  rmSync(dataDir, { recursive: true, force: true });
+});
