@@ -9,7 +9,7 @@ import { createServer, connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { Sentinel } from '../../src/detect/sentinel/sentinel.ts';
+import { Sentinel, readSentinelStatus } from '../../src/detect/sentinel/index.ts';
 import type { AlertCandidate } from '../../src/core/watch-types.ts';
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
@@ -172,6 +172,14 @@ test('start/stop: the loop reports a new listener through onAlerts, once, then s
     await sleep(350);
     const mine = got.filter((a) => a.summary.includes(`tcp 127.0.0.1:${port}, pid ${process.pid} `));
     assert.equal(mine.length, 1, 'alerted once across several checks');
+    const written = readSentinelStatus(dataDir);
+    assert.ok(written && written.running && written.lastCheckAt, 'status.json written for the CLI');
+    assert.equal(statSync(join(dataDir, 'sentinel/status.json')).mode & 0o777, 0o600);
+    assert.ok(written.findings.some((a) => a.summary.includes(`:${port},`)));
+    // `cerbere sentinel baseline` in another process: the running loop picks the new baseline up.
+    new Sentinel({ dataDir, outbound: false }).accept();
+    await sleep(300);
+    assert.ok(!s.status().findings.some((a) => a.summary.includes(`:${port},`)), 'accepted listener no longer a finding');
   } finally {
     s.stop();
     server.close();

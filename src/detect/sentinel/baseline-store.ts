@@ -1,5 +1,5 @@
 // The sentinel's baseline on disk: <dir>/baseline.json, directory 0700, file 0600, written atomically.
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Manifest } from './integrity.ts';
 import type { IfaceBaseline } from './egress.ts';
@@ -34,10 +34,36 @@ export function loadBaseline(dir: string): SentinelBaseline | null {
   return b;
 }
 
-export function saveBaseline(dir: string, b: SentinelBaseline): void {
+function writePrivate(dir: string, name: string, data: unknown): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.baseline.${process.pid}.tmp`);
-  writeFileSync(tmp, JSON.stringify(b, null, 1), { mode: 0o600 });
+  const tmp = join(dir, `.${name}.${process.pid}.tmp`);
+  writeFileSync(tmp, JSON.stringify(data, null, 1), { mode: 0o600 });
   chmodSync(tmp, 0o600);
-  renameSync(tmp, baselinePath(dir));
+  renameSync(tmp, join(dir, name));
+}
+
+export function saveBaseline(dir: string, b: SentinelBaseline): void {
+  writePrivate(dir, 'baseline.json', b);
+}
+
+/** Modification time of the stored baseline, to notice an `accept()` made by another process (the CLI). */
+export function baselineMtime(dir: string): number | null {
+  try {
+    return statSync(baselinePath(dir)).mtimeMs;
+  } catch {
+    return null;
+  }
+}
+
+/** The running sentinel writes its status after each check, for `cerbere sentinel status` in another process. */
+export function saveStatus(dir: string, status: unknown): void {
+  writePrivate(dir, 'status.json', status);
+}
+
+export function loadStatus(dir: string): unknown {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'status.json'), 'utf8'));
+  } catch {
+    return null;
+  }
 }

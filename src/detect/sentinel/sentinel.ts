@@ -10,7 +10,8 @@ import { DEFAULT_EGRESS, EgressProbe, type EgressOptions } from './egress.ts';
 import { CpuProbe, DEFAULT_CPU, type CpuOptions } from './cpu.ts';
 import { IntegrityProbe } from './integrity.ts';
 import { OutboundProbe } from './outbound.ts';
-import { loadBaseline, saveBaseline, type SentinelBaseline } from './baseline-store.ts';
+import { baselineMtime, loadBaseline, saveBaseline, saveStatus, type SentinelBaseline } from './baseline-store.ts';
+import type { SentinelStatus } from './status.ts';
 import { cpuAlert, egressAlert, integrityAlert, listenerAlert, outboundAlert, processAlert } from './findings.ts';
 
 export interface SentinelOptions {
@@ -46,6 +47,8 @@ export class Sentinel {
   private readonly integrity: IntegrityProbe | null;
   private readonly outbound: OutboundProbe | null;
   private base: SentinelBaseline | null = null;
+  /** mtime of baseline.json when we last read or wrote it: a change means another process accepted. */
+  private baseMtime: number | null = null;
   /** dedupKey → alert, for findings still present: a persisting finding alerts once. */
   private active = new Map<string, AlertCandidate>();
   private current: Listener[] = [];
@@ -77,6 +80,7 @@ export class Sentinel {
       this.egress.baselines = new Map(Object.entries(loaded.egress));
       this.egress.sample(Date.now());
       this.table.refresh();
+      this.baseMtime = baselineMtime(this.dir);
       return { source: 'loaded', baseline: loaded };
     }
     return { source: 'taken', baseline: this.accept() };
@@ -89,15 +93,17 @@ export class Sentinel {
     this.current = this.listeners.scan();
     this.egress.acceptCurrent();
     if (this.egress.baselines.size === 0) this.egress.sample(Date.now());
+    // A one-shot accept (the CLI) has no rates of its own yet: it keeps the rates the server learned.
+    const learned = this.egress.baselines.size > 0 ? Object.fromEntries(this.egress.baselines) : (this.base ?? loadBaseline(this.dir))?.egress ?? {};
     this.base = {
       version: 1, takenAt: new Date().toISOString(),
       listeners: this.current.map((l) => ({ proto: l.proto, address: l.address, port: l.port, pid: l.pid, comm: l.comm })),
       processes: watched.map(procKey),
       processSignatures: [...new Set(watched.map(procSignature))],
       integrity: this.integrity ? this.integrity.takeBaseline() : {},
-      egress: Object.fromEntries(this.egress.baselines),
+      egress: learned,
     };
-    saveBaseline(this.dir, this.base);
+    this.save();
     this.active.clear();
     return this.base;
   }
@@ -105,7 +111,7 @@ export class Sentinel {
   /** One pass of every probe; returns only the alerts not raised by an earlier check. */
   check(now: Date = new Date()): AlertCandidate[] {
     const t0 = performance.now();
-    if (!this.base) this.baseline();
+    if (!this.base || baselineMtime(this.dir) !== this.baseMtime) this.baseline();
     const base = this.base!;
     const found: AlertCandidate[] = [];
     const table = this.table.refresh();
@@ -181,6 +187,7 @@ export class Sentinel {
       try {
         const alerts = this.check(new Date());
         if (alerts.length > 0) this.opts.onAlerts?.(alerts);
+        saveStatus(this.dir, this.status());
       } catch (err) {
         this.opts.onError?.(err);
       }
@@ -197,23 +204,11 @@ export class Sentinel {
   private persistEgress(): void {
     if (!this.base) return;
     this.base.egress = Object.fromEntries(this.egress.baselines);
-    saveBaseline(this.dir, this.base);
+    this.save();
   }
-}
 
-export interface SentinelStatus {
-  running: boolean;
-  baseline: { takenAt: string; listeners: number; processSignatures: string[]; files: number; interfaces: string[] } | null;
-  current: {
-    listeners: Listener[];
-    egressBytesPerSec: Record<string, { rx: number; tx: number }>;
-    egressBaselineBytesPerSec: Record<string, { rx: number; tx: number }>;
-    cpuTop: { pid: number; comm: string; share: number }[];
-    outbound: { remote: string; remotePort: number; state: string }[];
-    integrity: { files: number; hashedLastCheck: number } | null;
-  };
-  lastCheckAt: string | null;
-  lastCheckMs: number | null;
-  meanCheckMs: number | null;
-  findings: AlertCandidate[];
+  private save(): void {
+    saveBaseline(this.dir, this.base!);
+    this.baseMtime = baselineMtime(this.dir);
+  }
 }

@@ -1,0 +1,5 @@
+// The host sentinel's public surface (for the server's start-up and the `cerbere sentinel` commands).
+export { Sentinel, DEFAULT_INTERVAL_MS, type SentinelOptions } from './sentinel.ts';
+export { readSentinelStatus, type SentinelStatus } from './status.ts';
+export type { Listener } from './net.ts';
+export type { SentinelBaseline } from './baseline-store.ts';
