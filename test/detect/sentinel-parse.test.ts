@@ -10,6 +10,7 @@ import { parseStat } from '../../src/detect/sentinel/procfs.ts';
 import { EgressProbe, parseNetDev, DEFAULT_EGRESS } from '../../src/detect/sentinel/egress.ts';
 import { CidrList, isLoopback } from '../../src/detect/sentinel/cidr.ts';
 import { ListenerProbe } from '../../src/detect/sentinel/listeners.ts';
+import { Sentinel } from '../../src/detect/sentinel/sentinel.ts';
 
 const HDR6 = '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
 const TCP6 = HDR6 +
@@ -115,5 +116,35 @@ test('listener probe over a fake /proc: owner from fd symlinks; pid null when fd
     assert.equal(ls.length, 2);
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a baseline port taken over by another program alerts (fake /proc: redis on 6379 replaced)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'sentinel-proc-'));
+  const dataDir = mkdtempSync(join(tmpdir(), 'sentinel-data-'));
+  const proc = (pid: number, comm: string, starttime: number) => {
+    mkdirSync(join(root, `${pid}/fd`), { recursive: true });
+    writeFileSync(join(root, `${pid}/stat`), `${pid} (${comm}) S 1 ${pid} ${pid} 0 -1 0 0 0 0 0 10 5 0 0 20 0 1 0 ${starttime} 0 0\n`);
+    writeFileSync(join(root, `${pid}/comm`), `${comm}\n`);
+    writeFileSync(join(root, `${pid}/cmdline`), `${comm}\0`);
+    writeFileSync(join(root, `${pid}/status`), `Name:\t${comm}\nUid:\t0\t0\t0\t0\n`);
+    symlinkSync('socket:[3510]', join(root, `${pid}/fd/5`));
+  };
+  try {
+    mkdirSync(join(root, 'net'));
+    writeFileSync(join(root, 'net/tcp'), TCP);
+    proc(2266, 'redis-server', 1000);
+    const s = new Sentinel({ dataDir, procRoot: root, outbound: false });
+    s.baseline();
+    assert.deepEqual(s.check(), []);
+    rmSync(join(root, '2266'), { recursive: true });
+    proc(6666, 'xmrig', 2000);
+    const alerts = s.check();
+    assert.equal(alerts.length, 1);
+    assert.equal(alerts[0].kind, 'host.listener');
+    assert.match(alerts[0].summary, /now held by another program: tcp 127\.0\.0\.1:6379, pid 6666 \(xmrig\), uid 0; the baseline had redis-server/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
   }
 });

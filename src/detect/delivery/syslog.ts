@@ -71,10 +71,14 @@ export class SyslogChannel implements Channel {
     let buf = Buffer.from(text, 'utf8');
     if (buf.length > MAX_UDP_BYTES) buf = Buffer.from(buf.subarray(0, MAX_UDP_BYTES).toString('utf8').replace(/\uFFFD$/, ''), 'utf8');
     const sock = createSocket(this.opts.host.includes(':') ? 'udp6' : 'udp4');
+    // Connected first: an unconnected bound UDP socket is what the sentinel calls a listener.
     return new Promise((resolve, reject) => {
-      sock.send(buf, this.opts.port, this.opts.host, (err) => {
-        sock.close();
-        if (err) reject(err); else resolve();
+      sock.once('error', (err) => { sock.close(); reject(err); });
+      sock.connect(this.opts.port, this.opts.host, () => {
+        sock.send(buf, (err) => {
+          sock.close();
+          if (err) reject(err); else resolve();
+        });
       });
     });
   }

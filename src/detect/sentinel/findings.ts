@@ -16,7 +16,12 @@ function host(kind: string, severity: Severity, at: Date, summary: string, dedup
   return { tenantId: null, kind, severity, actor: null, tokenId: null, at, patients: 0, evidence: [], summary, dedupKey };
 }
 
-export function listenerAlert(l: Listener, at: Date): AlertCandidate {
+/** A listener not in the baseline, or (`baselineComm`) one whose port is now held by another program. */
+export function listenerAlert(l: Listener, at: Date, baselineComm?: string): AlertCandidate {
+  if (baselineComm !== undefined) {
+    return host('host.listener', 'high', at, `Listening socket now held by another program: ${describeListener(l)}; the baseline had ${baselineComm}.`,
+      `host.listener|${l.proto}|${l.address}|${l.port}|${l.comm}`);
+  }
   return host('host.listener', 'high', at, `New listening socket not in the baseline: ${describeListener(l)}.`,
     `host.listener|${l.proto}|${l.address}|${l.port}`);
 }

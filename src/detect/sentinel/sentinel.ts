@@ -116,10 +116,17 @@ export class Sentinel {
     const found: AlertCandidate[] = [];
     const table = this.table.refresh();
 
-    const known = new Set([...base.listeners.map(listenerKey), ...(this.opts.allowListeners ?? [])]);
+    const known = new Map(base.listeners.map((l) => [listenerKey(l), l]));
+    const allowed = new Set(this.opts.allowListeners ?? []);
     const rows = readSockets(this.procRoot);
     this.current = this.listeners.scan(rows);
-    for (const l of this.current) if (!known.has(listenerKey(l))) found.push(listenerAlert(l, now));
+    for (const l of this.current) {
+      const key = listenerKey(l);
+      const b = known.get(key);
+      if (!b && !allowed.has(key)) found.push(listenerAlert(l, now));
+      // The port of the baseline, but another program holds it (the database killed and its port taken over).
+      else if (b?.comm && l.comm && b.comm !== l.comm) found.push(listenerAlert(l, now, b.comm));
+    }
 
     const keys = new Set(base.processes);
     const sigs = new Set(base.processSignatures);
