@@ -88,6 +88,11 @@ test('integrity: a changed, an added and a removed file alert; the baseline is p
   assert.deepEqual(s2.check().filter((a) => a.kind === 'host.integrity'), [], 'de-duplicated');
   s2.accept();
   assert.deepEqual(s2.check().filter((a) => a.kind === 'host.integrity'), [], 'accepted');
+  unlinkSync(join(dataDir, 'sentinel/baseline.json'));
+  const gone = s2.check().filter((a) => a.kind === 'host.integrity');
+  assert.equal(gone.length, 1);
+  assert.match(gone[0].summary, /baseline .* was removed; it was restored/);
+  assert.equal(statSync(join(dataDir, 'sentinel/baseline.json')).mode & 0o777, 0o600, 'restored');
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(root, { recursive: true, force: true });
 });

@@ -60,3 +60,8 @@ export function outboundAlert(c: OutboundConn, pid: number, at: Date): AlertCand
     `Server process pid ${pid} has an outbound ${c.proto} connection (${c.state}) to ${remote}:${c.remotePort}, outside the allow-list.`,
     `host.outbound|${c.remote}|${c.remotePort}`);
 }
+
+export function baselineRemovedAlert(path: string, at: Date): AlertCandidate {
+  return host('host.integrity', 'critical', at, `The sentinel baseline ${path} was removed; it was restored from memory.`,
+    `host.integrity|${path}|removed|${at.getTime()}`);
+}

@@ -10,9 +10,9 @@ import { DEFAULT_EGRESS, EgressProbe, type EgressOptions } from './egress.ts';
 import { CpuProbe, DEFAULT_CPU, type CpuOptions } from './cpu.ts';
 import { IntegrityProbe } from './integrity.ts';
 import { OutboundProbe } from './outbound.ts';
-import { baselineMtime, loadBaseline, saveBaseline, saveStatus, type SentinelBaseline } from './baseline-store.ts';
+import { baselineMtime, baselinePath, loadBaseline, saveBaseline, saveStatus, type SentinelBaseline } from './baseline-store.ts';
 import type { SentinelStatus } from './status.ts';
-import { cpuAlert, egressAlert, integrityAlert, listenerAlert, outboundAlert, processAlert } from './findings.ts';
+import { baselineRemovedAlert, cpuAlert, egressAlert, integrityAlert, listenerAlert, outboundAlert, processAlert } from './findings.ts';
 
 export interface SentinelOptions {
   /** Cerbère's data directory; the baseline lives in <dataDir>/sentinel/baseline.json. */
@@ -111,9 +111,18 @@ export class Sentinel {
   /** One pass of every probe; returns only the alerts not raised by an earlier check. */
   check(now: Date = new Date()): AlertCandidate[] {
     const t0 = performance.now();
-    if (!this.base || baselineMtime(this.dir) !== this.baseMtime) this.baseline();
-    const base = this.base!;
     const found: AlertCandidate[] = [];
+    const mtime = baselineMtime(this.dir);
+    if (!this.base) {
+      this.baseline();
+    } else if (mtime === null) {
+      // Deleting the file must not make the next start accept everything: restore it, and say so.
+      this.save();
+      found.push(baselineRemovedAlert(baselinePath(this.dir), now));
+    } else if (mtime !== this.baseMtime) {
+      this.baseline(); // accepted by another process (`cerbere sentinel baseline`)
+    }
+    const base = this.base!;
     const table = this.table.refresh();
 
     const known = new Map(base.listeners.map((l) => [listenerKey(l), l]));
