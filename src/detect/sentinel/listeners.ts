@@ -39,6 +39,8 @@ export class ListenerProbe {
 /** Text naming a listener for a person: "udp 0.0.0.0:3074 by pid 4242 (node)". */
 export function describeListener(l: Listener): string {
   const addr = l.address.includes(':') ? `[${l.address}]` : l.address;
-  const who = l.pid === null ? `owner unknown (uid ${l.uid}; no rights to read other processes' fds)` : `pid ${l.pid} (${l.comm ?? '?'}), uid ${l.uid}`;
+  const who = l.pid !== null ? `pid ${l.pid} (${l.comm ?? '?'}), uid ${l.uid}`
+    : l.inode === 0 ? 'a kernel socket (no owning process)'
+      : `owner unknown (uid ${l.uid}; no rights to read its process's fds)`;
   return `${l.proto} ${addr}:${l.port}, ${who}`;
 }
