@@ -109,6 +109,14 @@ test('a process spawned as a child of a watched pid alerts, naming pid and comm'
     assert.ok(a, JSON.stringify(alerts));
     assert.match(a.summary, new RegExp(`parent pid ${process.pid}`));
     assert.equal(s.check().filter((x) => x.kind === 'host.process').length, 0, 'not repeated');
+    const allowedDir = tmp('sentinel-proc-');
+    const allowed = new Sentinel({ dataDir: allowedDir, outbound: false, watch: { pids: [process.pid] }, allowProcesses: ['sleep'] });
+    allowed.baseline();
+    const late = spawn('sleep', ['30'], { stdio: 'ignore' });
+    await sleep(100);
+    assert.ok(!allowed.check().some((x) => x.summary.includes(`pid ${late.pid} `)), 'allow-listed comm');
+    late.kill();
+    rmSync(allowedDir, { recursive: true, force: true });
   } finally {
     child.kill();
     await once(child, 'exit');

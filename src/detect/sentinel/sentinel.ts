@@ -28,6 +28,9 @@ export interface SentinelOptions {
   outbound?: { pid?: number; allow?: string[]; includeLoopback?: boolean } | false;
   egress?: Partial<EgressOptions>;
   cpu?: Partial<CpuOptions>;
+  /** Watched processes never alerted, by comm ("pg_dump") or uid and comm ("999|pg_dump"): short-lived
+   *  legitimate jobs (backups, log rotation) that a baseline rarely catches running. */
+  allowProcesses?: string[];
   /** Listener keys "proto|address|port" never alerted (in addition to the baseline). */
   allowListeners?: string[];
   onAlerts?: (alerts: AlertCandidate[]) => void;
@@ -138,9 +141,9 @@ export class Sentinel {
     }
 
     const keys = new Set(base.processes);
-    const sigs = new Set(base.processSignatures);
+    const sigs = new Set([...base.processSignatures, ...(this.opts.allowProcesses ?? [])]);
     for (const p of watchedProcesses(this.table, this.spec)) {
-      if (keys.has(procKey(p)) || sigs.has(procSignature(p))) continue;
+      if (keys.has(procKey(p)) || sigs.has(procSignature(p)) || sigs.has(p.comm)) continue;
       const parent = table.get(p.ppid);
       found.push(processAlert(p, parent ? { pid: parent.pid, comm: parent.comm } : null, now));
     }
