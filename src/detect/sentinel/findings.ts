@@ -2,9 +2,10 @@
 // Summaries name proto, port, pid and comm; command lines stay out of alerts (they may carry secrets) and
 // are shown only by `cerbere sentinel status` on the host itself.
 import type { AlertCandidate, Severity } from '../../core/watch-types.ts';
-import type { Listener } from './net.ts';
+import { listenerKey, type Listener } from './net.ts';
 import { describeListener } from './listeners.ts';
-import type { WatchedProc } from './processes.ts';
+import { procKey, procSignature, type ProcInfo, type WatchedProc } from './processes.ts';
+import type { SentinelBaseline } from './baseline-store.ts';
 import { formatRate, type EgressFinding } from './egress.ts';
 import type { CpuFinding } from './cpu.ts';
 import type { IntegrityFinding } from './integrity.ts';
@@ -64,4 +65,32 @@ export function outboundAlert(c: OutboundConn, pid: number, at: Date): AlertCand
 export function baselineRemovedAlert(path: string, at: Date): AlertCandidate {
   return host('host.integrity', 'critical', at, `The sentinel baseline ${path} was removed; it was restored from memory.`,
     `host.integrity|${path}|removed|${at.getTime()}`);
+}
+
+/** Listeners not in the baseline, and baseline ports now held by a program with another comm. */
+export function listenerFindings(current: Listener[], base: SentinelBaseline, allow: readonly string[], at: Date): AlertCandidate[] {
+  const known = new Map(base.listeners.map((l) => [listenerKey(l), l]));
+  const allowed = new Set(allow);
+  const out: AlertCandidate[] = [];
+  for (const l of current) {
+    const key = listenerKey(l);
+    const b = known.get(key);
+    if (!b && !allowed.has(key)) out.push(listenerAlert(l, at));
+    // The port of the baseline, but another program holds it (the database killed and its port taken over).
+    else if (b?.comm && l.comm && b.comm !== l.comm) out.push(listenerAlert(l, at, b.comm));
+  }
+  return out;
+}
+
+/** Watched processes neither present at baseline nor of a kind (uid|comm) seen then or allowed. */
+export function processFindings(watched: WatchedProc[], table: Map<number, ProcInfo>, base: SentinelBaseline, allow: readonly string[], at: Date): AlertCandidate[] {
+  const keys = new Set(base.processes);
+  const kinds = new Set([...base.processSignatures, ...allow]);
+  const out: AlertCandidate[] = [];
+  for (const p of watched) {
+    if (keys.has(procKey(p)) || kinds.has(procSignature(p)) || kinds.has(p.comm)) continue;
+    const parent = table.get(p.ppid);
+    out.push(processAlert(p, parent ? { pid: parent.pid, comm: parent.comm } : null, at));
+  }
+  return out;
 }

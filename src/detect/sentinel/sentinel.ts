@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { AlertCandidate } from '../../core/watch-types.ts';
 import { ListenerProbe } from './listeners.ts';
-import { listenerKey, readSockets, type Listener } from './net.ts';
+import { readSockets, type Listener } from './net.ts';
 import { ProcessTable, procKey, procSignature, watchedProcesses, type WatchSpec } from './processes.ts';
 import { DEFAULT_EGRESS, EgressProbe, type EgressOptions } from './egress.ts';
 import { CpuProbe, DEFAULT_CPU, type CpuOptions } from './cpu.ts';
@@ -12,7 +12,7 @@ import { IntegrityProbe } from './integrity.ts';
 import { OutboundProbe } from './outbound.ts';
 import { baselineMtime, baselinePath, loadBaseline, saveBaseline, saveStatus, type SentinelBaseline } from './baseline-store.ts';
 import type { SentinelStatus } from './status.ts';
-import { baselineRemovedAlert, cpuAlert, egressAlert, integrityAlert, listenerAlert, outboundAlert, processAlert } from './findings.ts';
+import { baselineRemovedAlert, cpuAlert, egressAlert, integrityAlert, listenerFindings, outboundAlert, processFindings } from './findings.ts';
 
 export interface SentinelOptions {
   /** Cerbère's data directory; the baseline lives in <dataDir>/sentinel/baseline.json. */
@@ -128,25 +128,10 @@ export class Sentinel {
     const base = this.base!;
     const table = this.table.refresh();
 
-    const known = new Map(base.listeners.map((l) => [listenerKey(l), l]));
-    const allowed = new Set(this.opts.allowListeners ?? []);
     const rows = readSockets(this.procRoot);
     this.current = this.listeners.scan(rows);
-    for (const l of this.current) {
-      const key = listenerKey(l);
-      const b = known.get(key);
-      if (!b && !allowed.has(key)) found.push(listenerAlert(l, now));
-      // The port of the baseline, but another program holds it (the database killed and its port taken over).
-      else if (b?.comm && l.comm && b.comm !== l.comm) found.push(listenerAlert(l, now, b.comm));
-    }
-
-    const keys = new Set(base.processes);
-    const sigs = new Set([...base.processSignatures, ...(this.opts.allowProcesses ?? [])]);
-    for (const p of watchedProcesses(this.table, this.spec)) {
-      if (keys.has(procKey(p)) || sigs.has(procSignature(p)) || sigs.has(p.comm)) continue;
-      const parent = table.get(p.ppid);
-      found.push(processAlert(p, parent ? { pid: parent.pid, comm: parent.comm } : null, now));
-    }
+    found.push(...listenerFindings(this.current, base, this.opts.allowListeners ?? [], now));
+    found.push(...processFindings(watchedProcesses(this.table, this.spec), table, base, this.opts.allowProcesses ?? [], now));
 
     for (const f of this.egress.sample(now.getTime())) found.push(egressAlert(f, now));
 
