@@ -4,12 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync, unlinkSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, unlinkSync, mkdirSync } from 'node:fs';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { Sentinel, readSentinelStatus } from '../../src/detect/sentinel/index.ts';
+import { Sentinel, readSentinelStatus, tcpListenerOwner } from '../../src/detect/sentinel/index.ts';
 import type { AlertCandidate } from '../../src/core/watch-types.ts';
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), p));
@@ -128,6 +128,7 @@ test('outbound: a connection of this process off the allow-list alerts; allow-li
   const server = createServer((c) => c.on('error', () => {}));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
+  assert.deepEqual(tcpListenerOwner(port), { uid: process.getuid!(), pid: process.pid, comm: readFileSync('/proc/self/comm', 'utf8').trim() });
   const sock = connect(port, '127.0.0.1');
   await once(sock, 'connect');
   const dirs = [tmp('sentinel-out-'), tmp('sentinel-out-')];
