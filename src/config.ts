@@ -36,6 +36,8 @@ export interface Config {
   careLinkDays: number;
   /** Patient-release budgets (src/access/release-budget.ts). */
   budget: { patients: number; windowHours: number; approvalAbove: number };
+  /** Alert delivery channels (webhook, SMTP, syslog): the CERBERE_ALERT_* and CERBERE_SYSLOG_* variables, checked by the dispatcher. */
+  alertDelivery: Record<string, string | undefined>;
   /** E-mail domain of canary patients' addresses: one the tenant controls (CERBERE_CANARY_DOMAIN). */
   canaryDomain: string;
   /** Key lifecycle (docs/key-lifecycle.md): keyring refresh, re-encryption rate and batch, retention timer, shredded-key list copy. */
@@ -122,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     searchPatientsPerHourClient: int(env, 'CERBERE_SEARCH_PATIENTS_PER_HOUR_CLIENT', 0, 0, 100_000_000),
     breakGlassMaxMinutes: int(env, 'CERBERE_BREAK_GLASS_MAX_MINUTES', 30, 1, 240),
     careLinkDays: int(env, 'CERBERE_CARE_LINK_DAYS', 90, 1, 3650),
+    alertDelivery: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('CERBERE_ALERT_') || k.startsWith('CERBERE_SYSLOG_'))),
     canaryDomain: /^[a-z0-9.-]{3,100}$/i.test(env.CERBERE_CANARY_DOMAIN ?? '') ? env.CERBERE_CANARY_DOMAIN!.toLowerCase() : 'canari.cerbere.invalid',
     budget: {
       patients: int(env, 'CERBERE_BUDGET_PATIENTS', 200, 1, 100_000_000),

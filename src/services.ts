@@ -1,5 +1,5 @@
 // Wires the modules together once, for the server and for the CLI alike.
-import type { Config } from './config.ts';
+import { ConfigError, type Config } from './config.ts';
 import { openDatabase, type Database } from './store/db.ts';
 import type { KeyProvider } from './vault/key-provider.ts';
 import { createKeyProvider } from './vault/provider-factory.ts';
@@ -18,6 +18,7 @@ import { Suspensions } from './auth/suspensions.ts';
 import { AlertStore } from './detect/alert-store.ts';
 import { Watch } from './detect/watch.ts';
 import { Canaries } from './detect/canaries.ts';
+import { dispatcherFromSettings } from './detect/delivery/dispatcher.ts';
 
 export interface Services {
   config: Config;
@@ -58,13 +59,35 @@ export async function openServices(config: Config, opts: { cipher?: ResourceCiph
   const repo = new Repository({ db: database.db, keyring, audit, cipher: opts.cipher, prepared: database.prepared, access: new AccessDecider(database.db, config) });
   const tokens = new ApiTokenVerifier(database.db);
   const auth = await AuthService.open(database.db, keyring, provider, audit, config.auth);
+  // Alert delivery (webhook, SMTP, syslog); a half-configured channel refuses to start (ConfigError).
+  const alerts = new AlertStore(database.db);
+  const tenantOfAlert = new Map<string, string | null>();
+  let dispatcher;
+  try {
+    dispatcher = dispatcherFromSettings(config.alertDelivery, {
+      onOutcome: (o) => {
+        const tenant = tenantOfAlert.get(o.alertId) ?? null;
+        tenantOfAlert.delete(o.alertId);
+        alerts.recordDelivery(tenant, o.alertId, o.channel, o.ok ? 'delivered' : 'failed', o.attempts, o.error).catch(() => report(`alert ${o.alertId}: delivery status not recorded`));
+      },
+    });
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+  const sink = dispatcher.channels.length ? {
+    deliver: (a: import('./detect/alert-store.ts').StoredAlert) => {
+      if (tenantOfAlert.size > 10_000) tenantOfAlert.clear();
+      tenantOfAlert.set(a.id, a.tenantId);
+      void dispatcher.dispatch({ id: a.id, tenantId: a.tenantId, kind: a.kind, severity: a.severity, state: a.state, actor: a.actor, tokenId: a.tokenId, firstAt: a.firstAt, lastAt: a.lastAt, patients: a.patients, summary: a.summary });
+    },
+  } : undefined;
   const watch = new Watch({
-    alerts: new AlertStore(database.db), suspensions: new Suspensions(database.db), budgets: new ReleaseBudgets(database.db, config.budget), canaries: new Canaries(database.db), audit,
+    alerts, sink, suspensions: new Suspensions(database.db), budgets: new ReleaseBudgets(database.db, config.budget), canaries: new Canaries(database.db), audit,
     endSessions: (tenantId, accountId, reason) => auth.revokeAll(tenantId, accountId, reason),
   });
   const log = new AuditLog(database.db, provider, { checkpointDir: config.checkpointDir, witnessUrl: config.witnessUrl, integrateAllElsewhere: integration && (() => integration.integrateAll()), leafCache });
   return {
     config, database, provider, keyring, audit, log, repo, tokens, auth, watch, keyFileCreated,
-    close: async () => { await log.stop(); await auth.close(); keyring.evictAll(); await repo.close(); await thread?.close(); await integration?.close(); await database.close(); if (ownProvider) await provider.close?.(); },
+    close: async () => { await dispatcher.close({ abort: true }); await log.stop(); await auth.close(); keyring.evictAll(); await repo.close(); await thread?.close(); await integration?.close(); await database.close(); if (ownProvider) await provider.close?.(); },
   };
 }
