@@ -6,6 +6,7 @@ import './i18n/index.ts';
 import { EnrolPage, ForgotPage, InvitationPage, LoginPage, ResetPage } from './auth.tsx';
 import { StaffPage } from './staff.tsx';
 import { PortalPage } from './portal.tsx';
+import { SecurityPage } from './security.tsx';
 import { Page } from './ui.tsx';
 
 const PAGES: Record<string, () => React.JSX.Element | null> = {
@@ -17,6 +18,7 @@ const PAGES: Record<string, () => React.JSX.Element | null> = {
   '/auth/forgot': ForgotPage,
   '/staff': StaffPage,
   '/portal': PortalPage,
+  '/security': SecurityPage,
 };
 
 function NotFound() {

@@ -9,6 +9,9 @@ import { word } from './i18n/index.ts';
 import { fmt } from './i18n/fmt.ts';
 import { ObservationTable, V, allEntries, isRedacted, nir, patientName } from './fhir.tsx';
 
+/** Roles that may use the security page (capability security:watch of the watch API). */
+export const WATCH_ROLES = ['dpo', 'admin'];
+
 export function Shell({ me, children }: { me: Me; children: React.ReactNode }) {
   const { t } = useTranslation();
   const [error, setError] = useState<string | null>(null);
@@ -23,6 +26,7 @@ export function Shell({ me, children }: { me: Me; children: React.ReactNode }) {
     <main className="wide">
       <header>
         <span className="brand">Cerbère</span>
+        {me.kind === 'staff' && WATCH_ROLES.includes(me.role) && <Nav />}
         <span className="who">{me.kind === 'patient' ? t('shell.patientSpace') : t('shell.role', { role: word('role', me.role) })} · {me.tenant}</span>
         <LangSwitch />
         <button type="button" className="link" onClick={out(false)}>{t('shell.logout')}</button>
@@ -32,6 +36,14 @@ export function Shell({ me, children }: { me: Me; children: React.ReactNode }) {
       {children}
     </main>
   );
+}
+
+/** Links between the staff console and the security page; the current one is marked. */
+function Nav() {
+  const { t } = useTranslation();
+  const here = location.pathname.replace(/\/+$/, '');
+  const link = (href: string, text: string) => <a href={href} aria-current={here === href ? 'page' : undefined}>{text}</a>;
+  return <nav aria-label={t('nav.label')} className="nav">{link('/staff', t('nav.console'))}{link('/security', t('nav.security'))}</nav>;
 }
 
 /** Loads /auth/me, or sends the visitor to the login page. */
