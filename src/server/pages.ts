@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 
 export const WEB_DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
-export const PAGE_PATHS = ['/', '/auth/login', '/auth/invitation', '/auth/enrol', '/auth/reset', '/auth/forgot', '/staff', '/portal'];
+export const PAGE_PATHS = ['/', '/auth/login', '/auth/invitation', '/auth/enrol', '/auth/reset', '/auth/forgot', '/staff', '/portal', '/security'];
 
 export async function registerPages(app: FastifyInstance, dist = WEB_DIST): Promise<void> {
   let index: string | null = null;

@@ -54,7 +54,8 @@ async function mailedLink(kind: string): Promise<string> {
 }
 /** A page that records CSP violations and script errors. */
 async function newPage(): Promise<{ page: Page; problems: string[] }> {
-  const context = await browser.newContext();
+  // The pages follow the browser's language; these steps read the French pages.
+  const context = await browser.newContext({ locale: 'fr-FR' });
   const page = await context.newPage();
   const problems: string[] = [];
   // HTTP errors the pages expect (a refused password, /auth/me after logout) are shown by the pages, not collected.

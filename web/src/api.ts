@@ -1,5 +1,7 @@
 // Calls to the server's API with the session cookie (sent by the browser, HttpOnly) and the CSRF
 // token returned at login, kept in sessionStorage for this tab and sent on every write.
+import { i18n } from './i18n/index.ts';
+
 const CSRF_KEY = 'cerbere.csrf';
 
 export class ApiError extends Error {
@@ -17,7 +19,7 @@ function messageOf(data: any, status: number): string {
   if (data?.error_description) return String(data.error_description);
   const issue = data?.resourceType === 'OperationOutcome' ? data.issue?.[0] : null;
   if (issue) return String(issue.diagnostics ?? issue.details?.text ?? issue.code);
-  return `erreur ${status}`;
+  return i18n.t('common.httpError', { status });
 }
 
 export async function api<T = any>(path: string, opts: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<T> {

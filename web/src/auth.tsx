@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import QRCode from 'qrcode';
 import { startAuthentication } from '@simplewebauthn/browser';
+import { Trans, useTranslation } from 'react-i18next';
 import { api, session, takeFragmentToken, type Me } from './api.ts';
 import { ErrorBox, Field, Page, errorText } from './ui.tsx';
 
@@ -15,6 +16,7 @@ export async function goHome(): Promise<void> {
 }
 
 export function LoginPage() {
+  const { t } = useTranslation();
   const [tenant, setTenant] = useState(() => new URLSearchParams(location.search).get('tenant') ?? localStorage.getItem(TENANT_KEY) ?? '');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
@@ -51,59 +53,60 @@ export function LoginPage() {
 
   if (!ticket) {
     return (
-      <Page title="Connexion">
+      <Page title={t('login.title')}>
         <form onSubmit={submitPassword}>
-          <Field label="Établissement" name="tenant" value={tenant} onChange={setTenant} autoComplete="organization" />
-          <Field label="Adresse e-mail" name="email" type="email" value={email} onChange={setEmail} autoComplete="username" />
-          <Field label="Mot de passe" name="password" type="password" value={password} onChange={setPassword} autoComplete="current-password" />
+          <Field label={t('login.tenant')} name="tenant" value={tenant} onChange={setTenant} autoComplete="organization" />
+          <Field label={t('login.email')} name="email" type="email" value={email} onChange={setEmail} autoComplete="username" />
+          <Field label={t('login.password')} name="password" type="password" value={password} onChange={setPassword} autoComplete="current-password" />
           <ErrorBox error={error} />
-          <button type="submit" disabled={busy}>Continuer</button>
+          <button type="submit" disabled={busy}>{t('login.continue')}</button>
         </form>
-        <p><a href="/auth/forgot">Mot de passe oublié ?</a></p>
+        <p><a href="/auth/forgot">{t('login.forgot')}</a></p>
       </Page>
     );
   }
-  const labels: Record<string, string> = { totp: 'Code de l’application', recovery: 'Code de secours', passkey: 'Clé d’accès', email: 'Code reçu par e-mail' };
+  const labels: Record<string, string> = t('login.method', { returnObjects: true });
   return (
-    <Page title="Second facteur">
+    <Page title={t('login.mfaTitle')}>
       {ticket.methods.length > 1 && (
         <p className="methods">{ticket.methods.map((m) => (
           <button key={m} type="button" className={m === method ? 'chosen' : 'link'} onClick={() => { setMethod(m); setCode(''); }}>{labels[m] ?? m}</button>
         ))}</p>
       )}
       {method === 'passkey' ? (
-        <p><button type="button" onClick={passkey} disabled={busy}>Utiliser ma clé d’accès</button></p>
+        <p><button type="button" onClick={passkey} disabled={busy}>{t('login.usePasskey')}</button></p>
       ) : (
         <form onSubmit={submitCode}>
-          {method === 'email' && <p><button type="button" onClick={sendMail} disabled={busy}>{mailed ? 'Renvoyer le code' : 'Recevoir un code par e-mail'}</button></p>}
-          {mailed && <p className="notice">Un code a été envoyé à votre adresse e-mail.</p>}
-          <Field label={labels[method] ?? 'Code'} name="code" value={code} onChange={setCode} autoComplete="one-time-code" />
-          <button type="submit" disabled={busy}>Se connecter</button>
+          {method === 'email' && <p><button type="button" onClick={sendMail} disabled={busy}>{mailed ? t('login.resendCode') : t('login.mailCode')}</button></p>}
+          {mailed && <p className="notice">{t('login.codeSent')}</p>}
+          <Field label={labels[method] ?? t('login.code')} name="code" value={code} onChange={setCode} autoComplete="one-time-code" />
+          <button type="submit" disabled={busy}>{t('login.signIn')}</button>
         </form>
       )}
       <ErrorBox error={error} />
-      {error && <p><a href="/auth/login">Recommencer</a></p>}
+      {error && <p><a href="/auth/login">{t('login.restart')}</a></p>}
     </Page>
   );
 }
 
 /** Password choice, with the server's rules shown as its own error messages. */
 function PasswordForm({ submitLabel, onSubmit }: { submitLabel: string; onSubmit: (password: string) => Promise<void> }) {
+  const { t } = useTranslation();
   const [password, setPassword] = useState('');
   const [again, setAgain] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    if (password !== again) { setError('Les deux mots de passe diffèrent.'); return; }
+    if (password !== again) { setError(t('password.mismatch')); return; }
     setError(null); setBusy(true);
     try { await onSubmit(password); } catch (x) { setError(errorText(x)); } finally { setBusy(false); }
   };
   return (
     <form onSubmit={submit}>
-      <p className="hint">Au moins 12 caractères ; les mots de passe courants sont refusés. Une phrase est une bonne idée.</p>
-      <Field label="Nouveau mot de passe" name="password" type="password" value={password} onChange={setPassword} autoComplete="new-password" />
-      <Field label="Confirmation" name="password2" type="password" value={again} onChange={setAgain} autoComplete="new-password" />
+      <p className="hint">{t('password.rules')}</p>
+      <Field label={t('password.new')} name="password" type="password" value={password} onChange={setPassword} autoComplete="new-password" />
+      <Field label={t('password.again')} name="password2" type="password" value={again} onChange={setAgain} autoComplete="new-password" />
       <ErrorBox error={error} />
       <button type="submit" disabled={busy}>{submitLabel}</button>
     </form>
@@ -111,13 +114,15 @@ function PasswordForm({ submitLabel, onSubmit }: { submitLabel: string; onSubmit
 }
 
 function QrCanvas({ text }: { text: string }) {
+  const { t } = useTranslation();
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => { if (ref.current) void QRCode.toCanvas(ref.current, text, { margin: 2, width: 200 }); }, [text]);
-  return <canvas ref={ref} aria-label="QR code à scanner" />;
+  return <canvas ref={ref} aria-label={t('enrol.qr')} />;
 }
 
 /** TOTP enrolment with an enrolment ticket: secret + QR code, confirmation code, recovery codes shown once. */
 function TotpEnrolment({ ticket }: { ticket: string }) {
+  const { t } = useTranslation();
   const [secret, setSecret] = useState<{ secret: string; otpauth_uri: string } | null>(null);
   const [code, setCode] = useState('');
   const [recovery, setRecovery] = useState<string[] | null>(null);
@@ -134,10 +139,10 @@ function TotpEnrolment({ ticket }: { ticket: string }) {
   if (recovery) {
     return (
       <section>
-        <h2>Codes de secours</h2>
-        <p className="notice">Ils ne seront plus affichés : notez-les et gardez-les hors ligne. Chacun sert une seule fois.</p>
+        <h2>{t('enrol.recoveryTitle')}</h2>
+        <p className="notice">{t('enrol.recoveryNotice')}</p>
         <ul className="codes" data-testid="recovery-codes">{recovery.map((c) => <li key={c}>{c}</li>)}</ul>
-        <p><a href="/auth/login">Se connecter</a></p>
+        <p><a href="/auth/login">{t('login.signIn')}</a></p>
       </section>
     );
   }
@@ -150,29 +155,30 @@ function TotpEnrolment({ ticket }: { ticket: string }) {
   }
   return (
     <section>
-      <h2>Application d’authentification</h2>
-      <p>Scannez ce code avec votre application (FreeOTP, Aegis, Google Authenticator…) ou saisissez la clé.</p>
+      <h2>{t('enrol.appTitle')}</h2>
+      <p>{t('enrol.scan')}</p>
       <QrCanvas text={secret.otpauth_uri} />
-      <p>Clé : <code data-testid="totp-secret">{secret.secret}</code></p>
-      <details><summary>Lien otpauth</summary><code className="wrap">{secret.otpauth_uri}</code></details>
+      <p>{t('enrol.key')} <code data-testid="totp-secret">{secret.secret}</code></p>
+      <details><summary>{t('enrol.otpauth')}</summary><code className="wrap">{secret.otpauth_uri}</code></details>
       <form onSubmit={confirm}>
-        <Field label="Code à 6 chiffres affiché par l’application" name="code" value={code} onChange={setCode} autoComplete="one-time-code" />
+        <Field label={t('enrol.codeLabel')} name="code" value={code} onChange={setCode} autoComplete="one-time-code" />
         <ErrorBox error={error} />
-        <button type="submit">Valider</button>
+        <button type="submit">{t('enrol.validate')}</button>
       </form>
-      <p className="hint">Patients : sans application, vous pouvez <a href="/auth/login">vous connecter</a> avec un code reçu par e-mail.</p>
+      <p className="hint"><Trans i18nKey="enrol.patientHint" components={{ signin: <a href="/auth/login" /> }} /></p>
     </section>
   );
 }
 
 export function InvitationPage() {
+  const { t } = useTranslation();
   const [token] = useState(takeFragmentToken);
   const [enrol, setEnrol] = useState<string | null>(null);
-  if (!token) return <Page title="Invitation"><ErrorBox error="Ce lien d’invitation est incomplet." /></Page>;
+  if (!token) return <Page title={t('invitation.title')}><ErrorBox error={t('invitation.incomplete')} /></Page>;
   return (
-    <Page title="Activer votre compte">
+    <Page title={t('invitation.activate')}>
       {enrol ? <TotpEnrolment ticket={enrol} /> : (
-        <PasswordForm submitLabel="Choisir ce mot de passe" onSubmit={async (password) => {
+        <PasswordForm submitLabel={t('invitation.choose')} onSubmit={async (password) => {
           setEnrol((await api<{ enrol_ticket: string }>('/auth/invitation/accept', { body: { token, password } })).enrol_ticket);
         }} />
       )}
@@ -181,19 +187,21 @@ export function InvitationPage() {
 }
 
 export function EnrolPage() {
+  const { t } = useTranslation();
   const [ticket] = useState(takeFragmentToken);
-  if (!ticket) return <Page title="Second facteur"><ErrorBox error="Ce lien d’enrôlement est incomplet." /></Page>;
-  return <Page title="Second facteur"><TotpEnrolment ticket={ticket} /></Page>;
+  if (!ticket) return <Page title={t('enrol.title')}><ErrorBox error={t('enrol.incomplete')} /></Page>;
+  return <Page title={t('enrol.title')}><TotpEnrolment ticket={ticket} /></Page>;
 }
 
 export function ResetPage() {
+  const { t } = useTranslation();
   const [token] = useState(takeFragmentToken);
   const [done, setDone] = useState(false);
-  if (!token) return <Page title="Nouveau mot de passe"><ErrorBox error="Ce lien est incomplet." /></Page>;
+  if (!token) return <Page title={t('reset.title')}><ErrorBox error={t('reset.incomplete')} /></Page>;
   return (
-    <Page title="Nouveau mot de passe">
-      {done ? <p className="notice">Mot de passe changé ; toutes vos sessions ont été fermées. <a href="/auth/login">Se connecter</a></p> : (
-        <PasswordForm submitLabel="Changer le mot de passe" onSubmit={async (password) => {
+    <Page title={t('reset.title')}>
+      {done ? <p className="notice">{t('reset.done')} <a href="/auth/login">{t('login.signIn')}</a></p> : (
+        <PasswordForm submitLabel={t('reset.change')} onSubmit={async (password) => {
           await api('/auth/password/reset', { body: { token, password } });
           setDone(true);
         }} />
@@ -203,6 +211,7 @@ export function ResetPage() {
 }
 
 export function ForgotPage() {
+  const { t } = useTranslation();
   const [tenant, setTenant] = useState(() => localStorage.getItem(TENANT_KEY) ?? '');
   const [email, setEmail] = useState('');
   const [done, setDone] = useState(false);
@@ -212,13 +221,13 @@ export function ForgotPage() {
     try { await api('/auth/password/forgot', { body: { tenant, email } }); setDone(true); } catch (x) { setError(errorText(x)); }
   };
   return (
-    <Page title="Mot de passe oublié">
-      {done ? <p className="notice">Si un compte existe à cette adresse, un lien valable 30 minutes vient d’y être envoyé.</p> : (
+    <Page title={t('forgot.title')}>
+      {done ? <p className="notice">{t('forgot.done')}</p> : (
         <form onSubmit={submit}>
-          <Field label="Établissement" name="tenant" value={tenant} onChange={setTenant} />
-          <Field label="Adresse e-mail" name="email" type="email" value={email} onChange={setEmail} autoComplete="username" />
+          <Field label={t('login.tenant')} name="tenant" value={tenant} onChange={setTenant} />
+          <Field label={t('login.email')} name="email" type="email" value={email} onChange={setEmail} autoComplete="username" />
           <ErrorBox error={error} />
-          <button type="submit">Envoyer le lien</button>
+          <button type="submit">{t('forgot.send')}</button>
         </form>
       )}
     </Page>

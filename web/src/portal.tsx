@@ -1,5 +1,8 @@
 // Patient portal: their own results, and who accessed their record ($access-log) with receipts.
 import { useEffect, useState } from 'react';
+import { Trans, useTranslation } from 'react-i18next';
+import { word } from './i18n/index.ts';
+import { fmt } from './i18n/fmt.ts';
 import { api } from './api.ts';
 import { ErrorBox, errorText } from './ui.tsx';
 import { ObservationTable, allEntries } from './fhir.tsx';
@@ -11,6 +14,7 @@ const part = (p: any, name: string): any => {
 };
 
 export function PortalPage() {
+  const { t } = useTranslation();
   const me = useMe();
   const [observations, setObservations] = useState<any[] | null>(null);
   const [log, setLog] = useState<any[] | null>(null);
@@ -30,25 +34,25 @@ export function PortalPage() {
   if (!me) return null;
   return (
     <Shell me={me}>
-      <h1>Mon dossier</h1>
+      <h1>{t('portal.title')}</h1>
       <ErrorBox error={error} />
-      <h2>Mes résultats</h2>
-      {observations ? <ObservationTable observations={observations} /> : <p>Chargement…</p>}
-      <h2>Qui a consulté mon dossier</h2>
-      <p className="hint">Chaque accès est inscrit dans un journal infalsifiable. Le reçu d’un accès se vérifie hors ligne (<code>cerbere audit verify-receipt</code>).</p>
-      {log && (log.length === 0 ? <p className="none">Aucun accès.</p> : (
+      <h2>{t('portal.results')}</h2>
+      {observations ? <ObservationTable observations={observations} /> : <p>{t('common.loading')}</p>}
+      <h2>{t('portal.who')}</h2>
+      <p className="hint"><Trans i18nKey="portal.hint" components={{ code: <code /> }} /></p>
+      {log && (log.length === 0 ? <p className="none">{t('portal.none')}</p> : (
         <table data-testid="access-log">
-          <thead><tr><th>Date</th><th>Qui</th><th>Rôle</th><th>Action</th><th>Motif</th><th>Reçu</th></tr></thead>
+          <thead><tr><th>{t('portal.date')}</th><th>{t('portal.actor')}</th><th>{t('portal.role')}</th><th>{t('portal.action')}</th><th>{t('portal.purpose')}</th><th>{t('portal.receipt')}</th></tr></thead>
           <tbody>{log.map((a, i) => {
             const receipt = part(a, 'receipt');
             return (
               <tr key={part(a, 'event') ?? `p${i}`} className={part(a, 'breakGlass') ? 'breakglass' : undefined}>
-                <td>{String(part(a, 'date') ?? '').replace('T', ' ').slice(0, 19)}</td>
+                <td>{fmt.dateTime(part(a, 'date'))}</td>
                 <td>{part(a, 'actor')}</td>
-                <td>{part(a, 'roleLabel') ?? part(a, 'role')}{part(a, 'site') ? ` · ${part(a, 'site')}` : ''}</td>
-                <td>{part(a, 'action')}{part(a, 'outcome') !== 'success' ? ` (${part(a, 'outcome')})` : ''}</td>
-                <td>{part(a, 'breakGlass') ? 'Urgence (bris de glace)' : part(a, 'purpose')}</td>
-                <td>{receipt ? <a href={new URL(receipt, location.origin).pathname + new URL(receipt, location.origin).search} download>télécharger</a> : 'en cours'}</td>
+                <td>{part(a, 'roleLabel') ?? word('role', part(a, 'role'))}{part(a, 'site') ? ` · ${part(a, 'site')}` : ''}</td>
+                <td>{word('action', part(a, 'action'))}{part(a, 'outcome') !== 'success' ? ` (${word('outcome', part(a, 'outcome'))})` : ''}</td>
+                <td>{part(a, 'breakGlass') ? t('portal.breakGlass') : part(a, 'purpose')}</td>
+                <td>{receipt ? <a href={new URL(receipt, location.origin).pathname + new URL(receipt, location.origin).search} download>{t('portal.download')}</a> : t('portal.pending')}</td>
               </tr>
             );
           })}</tbody>

@@ -1,13 +1,29 @@
 // Small shared pieces of the pages.
 import type { ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
+import { AUTONYMS, LANGS, setLang } from './i18n/index.ts';
 
 export function Page({ title, children }: { title: string; children: ReactNode }) {
   return (
     <main>
-      <header><span className="brand">Cerbère</span></header>
+      <header><span className="brand">Cerbère</span><LangSwitch /></header>
       <h1>{title}</h1>
       {children}
     </main>
+  );
+}
+
+/** FR/EN buttons; the chosen one is pressed. Each language is named in itself. */
+export function LangSwitch() {
+  const { t, i18n } = useTranslation();
+  return (
+    <span role="group" aria-label={t('lang.label')} className="langs">
+      {LANGS.map((l) => (
+        <button key={l} type="button" lang={l} title={AUTONYMS[l]} aria-pressed={i18n.resolvedLanguage === l} className="lang" onClick={() => setLang(l)}>
+          {l.toUpperCase()}
+        </button>
+      ))}
+    </span>
   );
 }
 

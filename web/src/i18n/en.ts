@@ -1,0 +1,111 @@
+// English messages: typed as Messages, so a key missing from or added to French fails the type check.
+import type { Messages } from './fr.ts';
+
+export const en: Messages = {
+  lang: { label: 'Language' },
+  common: { loading: 'Loading…', httpError: 'error {{status}}', cancel: 'Cancel', confirm: 'Confirm' },
+  nav: { label: 'Navigation', console: 'Console', security: 'Security' },
+  notFound: { title: 'Page not found', login: 'Sign in' },
+  login: {
+    title: 'Sign in', tenant: 'Organisation', email: 'E-mail address', password: 'Password', continue: 'Continue',
+    forgot: 'Forgotten password?', mfaTitle: 'Second factor', code: 'Code', usePasskey: 'Use my passkey',
+    resendCode: 'Send the code again', mailCode: 'Receive a code by e-mail', codeSent: 'A code has been sent to your e-mail address.',
+    signIn: 'Sign in', restart: 'Start again',
+    method: { totp: 'Authenticator app code', recovery: 'Recovery code', passkey: 'Passkey', email: 'Code received by e-mail' },
+  },
+  password: {
+    mismatch: 'The two passwords differ.', rules: 'At least 12 characters; common passwords are refused. A sentence is a good idea.',
+    new: 'New password', again: 'Confirm password',
+  },
+  enrol: {
+    title: 'Second factor', incomplete: 'This enrolment link is incomplete.', qr: 'QR code to scan',
+    recoveryTitle: 'Recovery codes', recoveryNotice: 'They will not be shown again: write them down and keep them offline. Each one works once.',
+    appTitle: 'Authenticator app', scan: 'Scan this code with your app (FreeOTP, Aegis, Google Authenticator…) or type the key.',
+    key: 'Key:', otpauth: 'otpauth link', codeLabel: '6-digit code shown by the app', validate: 'Confirm',
+    patientHint: 'Patients: without an app, you can <signin>sign in</signin> with a code received by e-mail.',
+  },
+  invitation: { title: 'Invitation', activate: 'Activate your account', incomplete: 'This invitation link is incomplete.', choose: 'Choose this password' },
+  reset: {
+    title: 'New password', incomplete: 'This link is incomplete.', done: 'Password changed; all your sessions have been closed.',
+    change: 'Change the password',
+  },
+  forgot: { title: 'Forgotten password', done: 'If an account exists at this address, a link valid for 30 minutes has just been sent to it.', send: 'Send the link' },
+  shell: {
+    patientSpace: 'Patient area', role: 'Role: {{role}}', logout: 'Sign out', logoutAll: 'Sign out everywhere',
+    logoutRefused: 'Sign-out refused: {{error}}. Sign in again in this tab to close the session.',
+  },
+  staff: {
+    searchTitle: 'Find a patient', identifier: 'NIR or identifier', family: 'Family name', birthdate: 'Date of birth',
+    search: 'Search', oneCriterion: 'Give at least one criterion.', noneFound: 'No patient found (or none your role may see).',
+    name: 'Name', birth: 'Born', id: 'Identifier', open: 'Open', back: '← Search', gender: 'Sex', results: 'Results',
+    noResultsAccess: 'Your role gives no access to this patient’s results.', masked: 'Some data are hidden for your role.',
+  },
+  breakGlass: {
+    title: 'Access denied', outside: 'This patient is outside your care relationships ({{message}}).',
+    explain: 'In an emergency you may open temporary “break-glass” access. It is recorded with your reason in the access log, which the patient and the DPO can read.',
+    reason: 'Reason (at least 10 characters)', open: 'Open emergency access',
+  },
+  fhir: {
+    maskedTitle: 'Hidden for your role', masked: 'hidden', yes: 'yes', no: 'no', noResults: 'No results.',
+    date: 'Date', test: 'Test', result: 'Result', status: 'Status',
+  },
+  portal: {
+    title: 'My record', results: 'My results', who: 'Who accessed my record',
+    hint: 'Every access is written to a tamper-evident log. An access’s receipt can be checked offline (<code>cerbere audit verify-receipt</code>).',
+    none: 'No access.', date: 'Date', actor: 'Who', role: 'Role', action: 'Action', purpose: 'Purpose', receipt: 'Receipt',
+    breakGlass: 'Emergency (break-glass)', download: 'download', pending: 'pending',
+  },
+  security: {
+    title: 'Security', intro: 'Alerts from the watch over accesses and over the server, and suspended credentials.',
+    alerts: 'Alerts', filter: 'Show alerts', noAlerts: 'No alerts.', details: 'Details', detailsOf: 'Details of the “{{kind}}” alert',
+    back: '← Alerts', host: 'Server (host alert)', credential: 'Credential', noCredential: 'none', actor: 'Actor',
+    severity: 'Severity', kind: 'Kind', state: 'State', summary: 'Summary', first: 'First event', last: 'Last event',
+    patientsLabel: 'Patients concerned', patients_one: '{{count, number}} patient', patients_other: '{{count, number}} patients',
+    credentialState: 'Credential state: {{state}}',
+    evidence: 'Evidence', evidenceHint: 'Positions of the events in the access log (check them with cerbere audit verify).', noEvidence: 'No positions.',
+    history: 'History', historyEntry: '{{state}} by {{by}}', noHistory: 'No state change.',
+    timeline: 'Actor’s recent activity', timelineCaption: 'The actor’s latest events, newest first', noTimeline: 'No events.',
+    position: 'Position', at: 'Date', action: 'Action', outcome: 'Outcome', ip: 'IP address', purpose: 'Purpose', token: 'Token',
+    note: 'Note (optional)', ack: 'Acknowledge', close: 'Close the alert', acked: 'Alert acknowledged.', closed: 'Alert closed.',
+    suspend: 'Suspend the credential', restore: 'Restore the credential', suspendTitle: 'Suspend the credential: {{label}}', restoreTitle: 'Restore the credential: {{label}}',
+    reason: 'Reason (10 to 500 characters)', reasonLength: 'The reason must be 10 to 500 characters long (currently {{count, number}}).',
+    next: 'Continue', edit: 'Edit the reason',
+    confirmSuspend: 'Do you confirm the suspension? Every request from this credential ({{label}}) will be refused until it is restored.',
+    confirmRestore: 'Do you confirm the restoration? This credential ({{label}}) will again reach data as its role allows.',
+    suspended: 'Credential suspended.', restored: 'Credential restored.',
+    suspendedTitle: 'Suspended credentials', noSuspended: 'No suspended credentials.', suspendedAt: 'Suspended on', reasonCol: 'Reason',
+    budget: 'Budget', budgetValue: '{{used, number}} / {{limit, number}} patients', alert: 'Alert', actions: 'Actions', role: 'Role',
+  },
+  filter: { open: 'Open', acknowledged: 'Acknowledged', closed: 'Closed', all: 'All' },
+  words: {
+    role: {
+      service: 'Service (API)', reader: 'Read-only', dpo: 'DPO', auditor: 'Auditor', system: 'System', admin: 'Administrator',
+      receptionist: 'Reception', lab_technician: 'Lab technician', biologist: 'Biologist', physician: 'Physician',
+      tenant_admin: 'Organisation administrator', patient: 'Patient',
+    },
+    kind: {
+      unexplained: 'Unexplained access', volume: 'Unusual volume', enumeration: 'Records walked in series', context: 'Unusual context',
+      auth: 'Authentication failures', 'break-glass': 'Break-glass', export: 'Export', canary: 'Decoy record accessed',
+      budget: 'Patient budget reached',
+      host: {
+        listener: 'New listening port', process: 'Unknown process', egress: 'Unusual outbound traffic', cpu: 'Abnormal CPU load',
+        integrity: 'Server files changed', outbound: 'Unknown outbound connection',
+      },
+    },
+    severity: { low: 'Low', medium: 'Medium', high: 'High', critical: 'Critical' },
+    state: { open: 'Open', acknowledged: 'Acknowledged', closed: 'Closed' },
+    credentialState: { active: 'Active', suspended: 'Suspended', revoked: 'Revoked' },
+    credentialKind: { token: 'API token', client: 'OAuth client', user: 'Account', patient: 'Patient account' },
+    action: {
+      read: 'Read', vread: 'Read a version', search: 'Search', create: 'Create', update: 'Update', patch: 'Partial update',
+      delete: 'Delete', history: 'History', export: 'Export', 'break-glass': 'Break-glass', erase: 'Erasure', login: 'Sign-in',
+    },
+    outcome: { success: 'Succeeded', denied: 'Denied', failure: 'Failed' },
+    actorKind: { user: 'User', token: 'API token', client: 'OAuth client', patient: 'Patient', system: 'System', staff: 'Staff' },
+    gender: { male: 'Male', female: 'Female', other: 'Other', unknown: 'Unknown' },
+    obsStatus: {
+      registered: 'Registered', preliminary: 'Preliminary', final: 'Final', amended: 'Amended', corrected: 'Corrected',
+      cancelled: 'Cancelled', 'entered-in-error': 'Entered in error', unknown: 'Unknown',
+    },
+  },
+};
