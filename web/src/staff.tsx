@@ -10,7 +10,7 @@ import { fmt } from './i18n/fmt.ts';
 import { ObservationTable, V, allEntries, isRedacted, nir, patientName } from './fhir.tsx';
 
 /** Roles that may use the security page (capability security:watch of the watch API). */
-export const WATCH_ROLES = ['dpo', 'admin'];
+export const WATCH_ROLES = ['dpo', 'tenant_admin'];
 
 export function Shell({ me, children }: { me: Me; children: React.ReactNode }) {
   const { t } = useTranslation();
