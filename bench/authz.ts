@@ -6,7 +6,7 @@
 // every read is a first read (a cache miss: one indexed query on care_links).
 import { createTenant } from '../src/store/tenants.ts';
 import { throwawayServices } from './env.ts';
-import { systemContext, type AccessContext } from '../src/audit/context.ts';
+import { systemContext, type AccessContext } from '../src/core/context.ts';
 import { SITE_TAG_SYSTEM } from '../src/auth/access-decision.ts';
 
 const args = process.argv.slice(2);

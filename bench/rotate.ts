@@ -13,7 +13,7 @@ import { OUT, benchServices } from './env.ts';
 import { createTenant } from '../src/store/tenants.ts';
 import { createApiToken } from '../src/auth/api-tokens.ts';
 import { seedTenant } from '../src/seed/seed.ts';
-import { systemContext } from '../src/audit/context.ts';
+import { systemContext } from '../src/core/context.ts';
 import { jobOptions, runKeyJob, startRotation } from '../src/vault/rotation.ts';
 import { unwrapPatientKey } from '../src/vault/keyring.ts';
 

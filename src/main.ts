@@ -1,7 +1,7 @@
 // `npm start`: open the data directory (PGlite) or DATABASE_URL, create the key file and the demo
 // tenant on first start, then serve the FHIR API and the admin socket.
 import { statSync, mkdirSync } from 'node:fs';
-import { loadConfig, ConfigError, type Config } from './config.ts';
+import { loadConfig, ConfigError, type Config } from './core/config.ts';
 import { openServices, type Services } from './services.ts';
 import { buildApp } from './server/app.ts';
 import { socketAnswers, startAdminSocket } from './server/admin-socket.ts';

@@ -1,5 +1,5 @@
 // Wires the modules together once, for the server and for the CLI alike.
-import type { Config } from './config.ts';
+import type { Config } from './core/config.ts';
 import { openDatabase, type Database } from './store/db.ts';
 import type { KeyProvider } from './vault/key-provider.ts';
 import { createKeyProvider } from './vault/provider-factory.ts';

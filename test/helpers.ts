@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/core/config.ts';
 import { openDatabase, openMemoryDatabase, type Database } from '../src/store/db.ts';
 import { openServices, type Services } from '../src/services.ts';
 import { LocalKeyFileProvider, type KeyProvider } from '../src/vault/key-provider.ts';

@@ -9,7 +9,7 @@
 // missing event would need the whole log (tiles) to be shown absent.
 import { sql } from 'kysely';
 import type { Services } from '../services.ts';
-import type { AccessContext } from './context.ts';
+import type { AccessContext } from '../core/context.ts';
 import { can } from '../auth/policy.ts';
 import { FhirError } from '../fhir/outcome.ts';
 import { resolveActors } from './actors.ts';

@@ -5,7 +5,7 @@
 // A batch resolves once committed and rejects if the worker reports failure or dies (fail closed).
 import type { PgConnection } from '../store/db.ts';
 import type { EventRow } from './append-sql.ts';
-import { WorkerJobs } from '../worker-jobs.ts';
+import { WorkerJobs } from '../core/worker-jobs.ts';
 
 interface Reply { ok: boolean; added?: number; code?: string }
 

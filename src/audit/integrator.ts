@@ -6,7 +6,7 @@
 // Concurrency: a tenant is integrated in one transaction holding its audit_log_state row FOR UPDATE,
 // so several servers (or threads) never integrate the same tenant at once.
 import { sql, type Kysely } from 'kysely';
-import type { DB } from '../store/schema.ts';
+import type { DB } from '../core/schema.ts';
 import { CompactRange, EMPTY_ROOT, HASH_SIZE } from './merkle.ts';
 import { TILE_WIDTH } from './tiles.ts';
 import { EVENT_COLUMNS, entryLeafHash, fieldsLeafHash, type EntryFields, type EventRow } from './entry.ts';

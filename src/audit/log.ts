@@ -2,7 +2,7 @@
 // (no Merkle work on the request path); the integrator (src/audit/integrator.ts) then hashes them into
 // each tenant's tree, and this signs C2SP checkpoints that are copied outside the database.
 import { sql, type Kysely } from 'kysely';
-import type { DB } from '../store/schema.ts';
+import type { DB } from '../core/schema.ts';
 import type { KeyProvider } from '../vault/key-provider.ts';
 import { EMPTY_ROOT, HASH_SIZE } from './merkle.ts';
 import { TILE_WIDTH } from './tiles.ts';

@@ -12,7 +12,7 @@
 // that set cerbere.audit_prune and inserted the prune record may delete leaves below its boundary.
 import { sql } from 'kysely';
 import type { Services } from '../services.ts';
-import { systemContext, type AccessContext } from './context.ts';
+import { systemContext, type AccessContext } from '../core/context.ts';
 import { formatCheckpoint, signNote } from './note.ts';
 import { logOrigin } from './signer.ts';
 import { verifyTenantLog } from './verify.ts';

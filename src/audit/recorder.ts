@@ -3,24 +3,15 @@
 // has committed. If the insert fails every caller in the batch fails (fail closed). A committed batch is
 // kept for the integrator (LeafCache), which then hashes it without reading it back.
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
-import type { DB } from '../store/schema.ts';
+import type { DB } from '../core/schema.ts';
 import type { PreparedQuery } from '../store/db.ts';
 import { APPEND_RETURNING_SQL, APPEND_SQL, appendParams, pgTextArray, type EventRow } from './append-sql.ts';
 import type { LeafCache } from './leaf-cache.ts';
 import type { AppendThread } from './append-thread.ts';
-import type { AccessContext } from './context.ts';
+import type { AccessContext } from '../core/context.ts';
+import { AuditUnavailableError, type AccessEvent } from '../core/access-event.ts';
 
-export interface AccessEvent {
-  action: string;
-  outcome: 'success' | 'denied' | 'failure';
-  resourceRefs: string[];
-  patientIds: string[];
-  detail?: string;
-}
-
-export class AuditUnavailableError extends Error {
-  constructor() { super('the access log cannot be written'); }
-}
+export { AuditUnavailableError, type AccessEvent };
 
 function toRow(ctx: AccessContext, e: AccessEvent, patients = [...new Set(e.patientIds)]): EventRow {
   return [

@@ -1,7 +1,7 @@
 // `cerbere audit verify`: recomputes a tenant's tree from the stored events and checks it against
 // every signed checkpoint, in the database and outside it. Stops at the first problem, by position.
 import { sql, type Kysely } from 'kysely';
-import type { DB } from '../store/schema.ts';
+import type { DB } from '../core/schema.ts';
 import { HASH_SIZE, textLeafHash, verifyConsistency } from './merkle.ts';
 import { LogTree, MissingNodeError } from './tree.ts';
 import { prunes, prunedHashes } from './log-view.ts';

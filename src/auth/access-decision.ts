@@ -6,8 +6,8 @@
 // themselves are data in src/auth/policy.ts.
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
-import type { DB } from '../store/schema.ts';
-import type { AccessContext } from '../audit/context.ts';
+import type { DB } from '../core/schema.ts';
+import type { AccessContext } from '../core/context.ts';
 import type { TenantKeys } from '../vault/keyring.ts';
 import { blindToken } from '../vault/blind-index.ts';
 import { patientOf } from '../fhir/search-params.ts';

@@ -4,7 +4,7 @@ import { CliError } from './io.ts';
 import { tenantExists } from '../store/tenants.ts';
 import { rotateKek } from '../vault/kek-rotation.ts';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { systemContext } from '../audit/context.ts';
+import { systemContext } from '../core/context.ts';
 import { runDoctor, formatCheck } from './doctor.ts';
 import { buildExport, ExportError, exportFileHeader, generateRecipientKeys, openExport, parseExpiry, purgeExpiredExports, releaseExportShare, requestExport, writePrivateFile } from '../vault/export.ts';
 import { resolve } from 'node:path';

@@ -2,7 +2,7 @@
 import type { CommandTable } from './command-types.ts';
 import { CliError } from './io.ts';
 import { tenantExists } from '../store/tenants.ts';
-import { systemContext } from '../audit/context.ts';
+import { systemContext } from '../core/context.ts';
 import { erasePatient, ERASE_REASONS, type EraseReason } from '../vault/erasure.ts';
 import { FhirError } from '../fhir/outcome.ts';
 

@@ -82,7 +82,7 @@ export async function runVerifyReceiptLocally(argv: string[], io: Io, serverKey:
 
 /** The tenant's verifier key from the running server (admin socket) or else from the database. */
 export async function serverVerifierKey(tenant: string): Promise<{ key: string; source: string }> {
-  const { loadConfig } = await import('../config.ts');
+  const { loadConfig } = await import('../core/config.ts');
   const { socketAnswers, runRemote } = await import('../server/admin-socket.ts');
   const config = loadConfig();
   if (await socketAnswers(config.adminSocket)) {

@@ -7,7 +7,7 @@ import { AccountError, staffRoles, ACCOUNT_ID } from '../auth/accounts.ts';
 import { registerClient } from '../auth/clients.ts';
 import { AuthError } from '../auth/service.ts';
 import { TOKEN_ROLES } from '../auth/policy.ts';
-import type { Actor } from '../audit/context.ts';
+import type { Actor } from '../core/context.ts';
 import type { Services } from '../services.ts';
 
 const CLI_ACTOR: Actor = { kind: 'system', id: 'cli', role: 'system' };

@@ -25,8 +25,8 @@
 import { isIP } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { DB } from '../store/schema.ts';
-import type { AccessContext } from '../audit/context.ts';
+import type { DB } from '../core/schema.ts';
+import type { AccessContext } from '../core/context.ts';
 import type { AuditRecorder } from '../audit/recorder.ts';
 import { can } from '../auth/policy.ts';
 import { FhirError } from '../fhir/outcome.ts';

@@ -7,7 +7,7 @@
 // itself an access event, written before the answer leaves.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../services.ts';
-import type { AccessContext } from '../audit/context.ts';
+import type { AccessContext } from '../core/context.ts';
 import { FhirError, bundle } from '../fhir/outcome.ts';
 import { isAllowed } from '../auth/policy.ts';
 import { parseAuditEventSearch, readAuditEvent, searchAuditEvents, toAuditEvent } from '../audit/audit-event.ts';

@@ -5,7 +5,7 @@
 import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../services.ts';
-import type { AccessContext } from '../audit/context.ts';
+import type { AccessContext } from '../core/context.ts';
 import { AuthError, actorOf, type IssuedSession, type RequestInfo } from '../auth/service.ts';
 import { PasswordPolicyError } from '../auth/passwords.ts';
 import type { AccountRow } from '../auth/accounts.ts';

@@ -11,7 +11,7 @@
 // checkpoints and proofs release no event content and are not.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../services.ts';
-import type { AccessContext } from '../audit/context.ts';
+import type { AccessContext } from '../core/context.ts';
 import { FhirError } from '../fhir/outcome.ts';
 import { can } from '../auth/policy.ts';
 import { TENANT_ID } from '../auth/api-tokens.ts';

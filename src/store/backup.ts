@@ -7,13 +7,13 @@
 // inserts everything in one transaction into a database where none of its tenants exists.
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { createHash, randomBytes } from 'node:crypto';
-import type { DB } from './schema.ts';
+import type { DB } from '../core/schema.ts';
 import type { Services } from '../services.ts';
 import { ArchiveWriter, readArchive, newArchiveId, ArchiveError, type ArchiveHeader } from '../vault/archive.ts';
-import { systemContext } from '../audit/context.ts';
+import { systemContext } from '../core/context.ts';
 import { applyShreddedKeysOnRestore } from '../vault/restore-hooks.ts';
 import { shreddedKeysRestoreHook } from '../vault/erasure.ts';
-import { TENANT_ID } from '../auth/api-tokens.ts';
+import { TENANT_ID } from '../core/ids.ts';
 
 export const BACKUP_MAGIC = 'CERBERE-BACKUP/1\n';
 const wrapCtx = (id: string) => `cerbere/v1/backup|${id}`;

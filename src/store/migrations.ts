@@ -1,7 +1,7 @@
 // Schema migrations, one list for PGlite and PostgreSQL, applied in order on start.
 // Every primary key leads with tenant_id so the schema can be distributed by tenant (Citus).
 import { sql, type Kysely } from 'kysely';
-import type { DB } from './schema.ts';
+import type { DB } from '../core/schema.ts';
 
 interface Migration { version: number; name: string; statements: string[] }
 

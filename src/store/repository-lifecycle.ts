@@ -4,10 +4,10 @@
 // repository call it takes an access context, checks the actor's capability and writes its access
 // event in the same transaction, with counts and internal ids only.
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { DB } from './schema.ts';
+import type { DB } from '../core/schema.ts';
 import type { Keyring, TenantKeys } from '../vault/keyring.ts';
-import type { AuditRecorder } from '../audit/recorder.ts';
-import type { AccessContext } from '../audit/context.ts';
+import type { AccessRecorder } from '../core/access-event.ts';
+import type { AccessContext } from '../core/context.ts';
 import { can, type Capability } from '../auth/policy.ts';
 import { FhirError } from '../fhir/outcome.ts';
 import { FHIR_ID_REGEX as ID } from '../fhir/validate.ts';
@@ -31,7 +31,7 @@ const KEY_VERSION = sql<number>`(case when length(body) >= 6 and get_byte(body, 
 interface Row { resource_type: string; id: string; version: number; body: Buffer; tokens?: string[] }
 
 export class RepositoryLifecycle {
-  constructor(private readonly deps: { db: Kysely<DB>; keyring: Keyring; audit: AuditRecorder; cipher: ResourceCipher }) {}
+  constructor(private readonly deps: { db: Kysely<DB>; keyring: Keyring; audit: AccessRecorder; cipher: ResourceCipher }) {}
   private get db(): Kysely<DB> { return this.deps.db; }
 
   private require(ctx: AccessContext, cap: Capability, action: string): void {

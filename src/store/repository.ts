@@ -3,17 +3,17 @@
 // access event before any data is returned (reads: group commit; writes: same transaction).
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { DB } from './schema.ts';
+import type { DB } from '../core/schema.ts';
 import { unnamed, type PreparedQuery } from './db.ts';
 import type { Keyring, TenantKeys } from '../vault/keyring.ts';
-import { AuditUnavailableError, type AccessEvent, type AuditRecorder } from '../audit/recorder.ts';
-import type { AccessContext } from '../audit/context.ts';
+import { AuditUnavailableError, type AccessEvent, type AccessRecorder } from '../core/access-event.ts';
+import type { AccessContext } from '../core/context.ts';
 import { can, isAllowed, type Interaction, type RoleRule } from '../auth/policy.ts';
 import { FhirError } from '../fhir/outcome.ts';
 import { SUPPORTED_TYPES, hasErrors, validateResource, extractReferences, FHIR_ID_REGEX as ID, type ValidationIssue } from '../fhir/validate.ts';
 import { ImportPool } from './import-pool.ts';
 import { stampResource } from './stamp.ts';
-import { pack } from './packed.ts';
+import { pack } from '../core/packed.ts';
 import { patientOf } from '../fhir/search-params.ts';
 import type { SearchQuery } from '../fhir/search-query.ts';
 import { bodyPatientKeyNo, envelopeCipher, resourceAad, type ResourceCipher } from './cipher.ts';
@@ -62,7 +62,7 @@ export class Repository {
   readonly access: AccessDecider;
   /** Key-lifecycle operations on patient tables (re-encryption, re-index, crypto-shredding, retention). */
   readonly lifecycle: RepositoryLifecycle;
-  constructor(private readonly deps: { db: Kysely<DB>; keyring: Keyring; audit: AuditRecorder; cipher?: ResourceCipher; prepared?: PreparedQuery; access?: AccessDecider }) {
+  constructor(private readonly deps: { db: Kysely<DB>; keyring: Keyring; audit: AccessRecorder; cipher?: ResourceCipher; prepared?: PreparedQuery; access?: AccessDecider }) {
     this.cipher = deps.cipher ?? envelopeCipher;
     this.access = deps.access ?? new AccessDecider(deps.db, { searchPatientsPerHour: 0, searchPatientsPerHourClient: 0, breakGlassMaxMinutes: 30, careLinkDays: 90 });
     this.lifecycle = new RepositoryLifecycle({ ...deps, cipher: this.cipher });

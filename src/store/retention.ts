@@ -5,7 +5,7 @@
 // encrypted bodies are not readable by SQL). The server applies the rules every
 // CERBERE_RETENTION_INTERVAL_MINUTES; `cerbere retention purge` applies them now (or --dry-run).
 import type { Services } from '../services.ts';
-import { systemContext } from '../audit/context.ts';
+import { systemContext } from '../core/context.ts';
 import { SUPPORTED_TYPES } from '../fhir/validate.ts';
 import { erasePatient } from '../vault/erasure.ts';
 

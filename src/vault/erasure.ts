@@ -8,10 +8,10 @@
 // appends to CERBERE_SHRED_DIR/<tenant>.list on every erasure (and the live database's table).
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import type { Transaction } from 'kysely';
-import type { DB } from '../store/schema.ts';
+import type { DB } from '../core/schema.ts';
 import { join } from 'node:path';
 import type { Services } from '../services.ts';
-import { systemContext, type AccessContext } from '../audit/context.ts';
+import { systemContext, type AccessContext } from '../core/context.ts';
 
 /** Causes recorded with an erasure (a fixed vocabulary: free text could carry personal data into the log). */
 export const ERASE_REASONS = ['gdpr-art17', 'retention', 'duplicate', 'other'] as const;

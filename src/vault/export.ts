@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import type { Services } from '../services.ts';
-import type { AccessContext } from '../audit/context.ts';
-import { systemContext } from '../audit/context.ts';
+import type { AccessContext } from '../core/context.ts';
+import { systemContext } from '../core/context.ts';
 import { ArchiveWriter, readArchive, readArchiveHeader, newArchiveId, ArchiveError, type ArchiveHeader } from './archive.ts';
 import { hkdfSha256 } from './aead.ts';
 import { parseSearch } from '../fhir/search-query.ts';

@@ -6,7 +6,7 @@
 import type { Services } from '../services.ts';
 import { rewrapKey } from './key-provider.ts';
 import { wrapContext } from './keyring.ts';
-import { systemContext } from '../audit/context.ts';
+import { systemContext } from '../core/context.ts';
 import { listTenants } from '../store/tenants.ts';
 
 export interface KekRotationResult { kekId: string; rotated: boolean; tenants: number; keys: number }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { testEnv, tenantWithToken, testApp, type TestEnv, DB_LABEL } from '../helpers.ts';
 import { createApiToken } from '../../src/auth/api-tokens.ts';
-import type { AccessContext } from '../../src/audit/context.ts';
+import type { AccessContext } from '../../src/core/context.ts';
 import { accessHistory, accessReceipt } from '../../src/audit/access-history.ts';
 import { parseReceipt, formatReceipt, verifyReceipt, ReceiptError } from '../../src/audit/receipt.ts';
 import { runCommand } from '../../src/cli/commands.ts';

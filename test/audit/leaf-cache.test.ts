@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LeafCache } from '../../src/audit/leaf-cache.ts';
 import type { EntryFields } from '../../src/audit/entry.ts';
-import { systemContext } from '../../src/audit/context.ts';
+import { systemContext } from '../../src/core/context.ts';
 import { verifyTenantLog } from '../../src/audit/verify.ts';
 import { testEnv, tenantWithToken, PG_URL } from '../helpers.ts';
 

@@ -7,7 +7,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { testEnv, tenantWithToken, testApp, type TestEnv, DB_LABEL } from '../helpers.ts';
-import { systemContext } from '../../src/audit/context.ts';
+import { systemContext } from '../../src/core/context.ts';
 import { AuditLog } from '../../src/audit/log.ts';
 import { Integrator } from '../../src/audit/integrator.ts';
 import { verifyTenantLog, type Problem } from '../../src/audit/verify.ts';

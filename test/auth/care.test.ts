@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { testEnv, testApp, tenantWithToken, type TestEnv, DB_LABEL } from '../helpers.ts';
-import { systemContext, type AccessContext } from '../../src/audit/context.ts';
+import { systemContext, type AccessContext } from '../../src/core/context.ts';
 import { parseSearch } from '../../src/fhir/search-query.ts';
 import { listBreakGlass, linkDate } from '../../src/auth/access-decision.ts';
 import { runCommand } from '../../src/cli/commands.ts';

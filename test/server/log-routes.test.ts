@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { testEnv, tenantWithToken, testApp, type TestEnv, DB_LABEL } from '../helpers.ts';
 import { createApiToken } from '../../src/auth/api-tokens.ts';
-import { systemContext } from '../../src/audit/context.ts';
+import { systemContext } from '../../src/core/context.ts';
 import { runCommand } from '../../src/cli/commands.ts';
 import { openCheckpoint, parseVerifierKey } from '../../src/audit/note.ts';
 import { decodeEntryBundle, entryBundlePath, splitHashTile, tilePath, tileWidth, TILE_WIDTH, TILE_HEIGHT } from '../../src/audit/tiles.ts';

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { testEnv, DB_LABEL, PG_URL } from '../helpers.ts';
 import { createTenant } from '../../src/store/tenants.ts';
 import { seedTenant } from '../../src/seed/seed.ts';
-import { systemContext } from '../../src/audit/context.ts';
+import { systemContext } from '../../src/core/context.ts';
 import { parseSearch } from '../../src/fhir/search-query.ts';
 import { jobOptions, runKeyJob, startRotation } from '../../src/vault/rotation.ts';
 import { erasePatient } from '../../src/vault/erasure.ts';

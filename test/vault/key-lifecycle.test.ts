@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { testEnv, tenantWithToken, testApp, type TestEnv, DB_LABEL } from '../helpers.ts';
 import { seedTenant } from '../../src/seed/seed.ts';
-import { systemContext } from '../../src/audit/context.ts';
+import { systemContext } from '../../src/core/context.ts';
 import { parseSearch } from '../../src/fhir/search-query.ts';
 import { createApiToken } from '../../src/auth/api-tokens.ts';
 import { jobOptions, runKeyJob, startRotation, stopKeyJobs } from '../../src/vault/rotation.ts';

@@ -1,9 +1,9 @@
 // The numbered-jobs helper shared by the import pool, the argon2 pool and the access log's append thread.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WorkerJobs } from '../src/worker-jobs.ts';
+import { WorkerJobs } from '../../src/core/worker-jobs.ts';
 
-const url = new URL('./fixtures/echo-worker.mjs', import.meta.url);
+const url = new URL('../fixtures/echo-worker.mjs', import.meta.url);
 
 test('jobs settle with their own replies; messages without a job id go aside; transferred buffers leave', async () => {
   const reports: unknown[] = [];

@@ -1,7 +1,17 @@
 // Who is accessing, from where, and why: carried by every repository call and written to each event.
+// Ground types: this folder imports nothing of the project (docs/architecture.md).
+
+/**
+ * What kind of principal acts. Open: a new kind (an HL7 interface engine, a waiting-room display, a
+ * scheduled job) is a new string, given a role in the policy like any other; the built-in ones are:
+ * token (API token), client (OAuth client), user (staff account), patient (portal account),
+ * system (internal job).
+ */
+export type BuiltinActorKind = 'token' | 'client' | 'user' | 'patient' | 'system';
+export type ActorKind = BuiltinActorKind | 'interface' | 'display' | 'job' | (string & {});
+
 export interface Actor {
-  /** token: API token; client: OAuth client; user: staff account; patient: portal account; system: internal job. */
-  kind: 'token' | 'client' | 'user' | 'patient' | 'system';
+  kind: ActorKind;
   /** Internal id of the principal (token id, account id) — never a name or e-mail. */
   id: string;
   role: string;
@@ -20,6 +30,7 @@ export interface BreakGlass { id: string; reason: string; expiresAt: Date }
 export interface AccessContext {
   tenantId: string;
   actor: Actor;
+  /** Purpose of use (src/core/purposes.ts). */
   purpose: string;
   client?: { tokenId?: string | null; ip?: string | null; userAgent?: string | null; sessionId?: string | null };
   /** Emergency access granted with a reason, time-limited, always recorded and flagged for review. */
