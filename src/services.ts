@@ -4,15 +4,15 @@ import { openDatabase, type Database } from './store/db.ts';
 import type { KeyProvider } from './vault/key-provider.ts';
 import { createKeyProvider } from './vault/provider-factory.ts';
 import { Keyring } from './vault/keyring.ts';
-import { AuditRecorder } from './audit/recorder.ts';
-import { AppendThread } from './audit/append-thread.ts';
-import { AuditLog } from './audit/log.ts';
+import { AuditRecorder } from './audit/record/recorder.ts';
+import { AppendThread } from './audit/log/append-thread.ts';
+import { AuditLog } from './audit/log/log.ts';
 import { Repository } from './store/repository.ts';
 import { ApiTokenVerifier } from './auth/api-tokens.ts';
 import { AccessDecider } from './auth/access-decision.ts';
 import type { ResourceCipher } from './store/cipher.ts';
 import { AuthService } from './auth/service.ts';
-import { LeafCache } from './audit/leaf-cache.ts';
+import { LeafCache } from './audit/record/leaf-cache.ts';
 
 export interface Services {
   config: Config;

@@ -13,10 +13,10 @@
 import { sql } from 'kysely';
 import type { Services } from '../services.ts';
 import { systemContext, type AccessContext } from '../core/context.ts';
-import { formatCheckpoint, signNote } from './note.ts';
-import { logOrigin } from './signer.ts';
-import { verifyTenantLog } from './verify.ts';
-import { latestCheckpoint, loadTree, logView, pruneBoundary } from './log-view.ts';
+import { formatCheckpoint, signNote } from './log/note.ts';
+import { logOrigin } from './log/signer.ts';
+import { verifyTenantLog } from './log/verify.ts';
+import { latestCheckpoint, loadTree, logView, pruneBoundary } from './log/log-view.ts';
 
 export class PruneError extends Error {}
 

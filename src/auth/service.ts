@@ -8,7 +8,7 @@ import type { DB } from '../core/schema.ts';
 import type { AuthConfig } from '../core/config.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import type { KeyProvider } from '../vault/key-provider.ts';
-import type { AuditRecorder, AccessEvent } from '../audit/recorder.ts';
+import type { AuditRecorder, AccessEvent } from '../audit/record/recorder.ts';
 import type { AccessContext, Actor } from '../core/context.ts';
 import { Accounts, type AccountRow, type AccountKind } from './accounts.ts';
 import { argon2Busy, checkPasswordPolicy, hashPassword, needsRehash, setArgon2Concurrency, setLoginCheckBudget, takeLoginCheck, verifyPassword, type Argon2Params } from './passwords.ts';

@@ -5,9 +5,9 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CliError, type Io } from './io.ts';
-import { parseVerifierKey, type NoteVerifier } from '../audit/note.ts';
-import { parseReceipt, ReceiptError, verifyReceipt } from '../audit/receipt.ts';
-import { parseCheckpoint } from '../audit/note.ts';
+import { parseVerifierKey, type NoteVerifier } from '../audit/log/note.ts';
+import { parseReceipt, ReceiptError, verifyReceipt } from '../audit/log/receipt.ts';
+import { parseCheckpoint } from '../audit/log/note.ts';
 
 export const VERIFY_RECEIPT_USAGE = 'audit verify-receipt FILE [--key KEY]    check an access receipt offline (KEY: verifier key or a file holding it)';
 export const VERIFY_RECEIPT_OPTIONS = { key: { type: 'string' } } as const;

@@ -35,6 +35,10 @@ export interface AuditEventsTable {
 }
 export interface AuditLogHeadTable { tenant_id: string; next: ColumnType<string, string | number, string | number> }
 export interface AuditTilesTable { tenant_id: string; level: number; tile_index: ColumnType<string, string | number, never>; hashes: Bytes }
+/** Where each subscriber of the committed access-event stream stands (src/audit/stream/): the last position processed. */
+export interface AccessStreamPositionsTable {
+  tenant_id: string; subscriber: string; position: ColumnType<string, string | number, string | number>; updated_at: DefaultTimestamp;
+}
 export interface AuditLogStateTable {
   tenant_id: string; size: ColumnType<string, string | number, string | number>; root: Bytes;
   compact_range: string; updated_at: Generated<Timestamp>;
@@ -110,6 +114,7 @@ export interface DB {
   resource_history: ResourceHistoryTable;
   audit_events: AuditEventsTable;
   audit_log_state: AuditLogStateTable;
+  access_stream_positions: AccessStreamPositionsTable;
   audit_checkpoints: AuditCheckpointsTable;
   audit_prunes: AuditPrunesTable;
   audit_pruned_hashes: AuditPrunedHashesTable;

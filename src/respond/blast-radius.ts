@@ -27,7 +27,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DB } from '../core/schema.ts';
 import type { AccessContext } from '../core/context.ts';
-import type { AuditRecorder } from '../audit/recorder.ts';
+import type { AuditRecorder } from '../audit/record/recorder.ts';
 import { can } from '../auth/policy.ts';
 import { FhirError } from '../fhir/outcome.ts';
 

@@ -6,7 +6,7 @@ import type { Services } from '../services.ts';
 import type { AccessContext } from '../core/context.ts';
 import { FhirError } from '../fhir/outcome.ts';
 import { FHIR_ID_REGEX } from '../fhir/validate.ts';
-import { accessHistory, accessReceipt, type AccessHistoryEntry } from '../audit/access-history.ts';
+import { accessHistory, accessReceipt, type AccessHistoryEntry } from '../audit/read/access-history.ts';
 
 const ctxOf = (req: FastifyRequest): AccessContext => {
   if (!req.access) throw FhirError.unauthorized();

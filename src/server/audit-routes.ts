@@ -10,7 +10,7 @@ import type { Services } from '../services.ts';
 import type { AccessContext } from '../core/context.ts';
 import { FhirError, bundle } from '../fhir/outcome.ts';
 import { isAllowed } from '../auth/policy.ts';
-import { parseAuditEventSearch, readAuditEvent, searchAuditEvents, toAuditEvent } from '../audit/audit-event.ts';
+import { parseAuditEventSearch, readAuditEvent, searchAuditEvents, toAuditEvent } from '../audit/read/audit-event.ts';
 import { assertInvestigator, criteriaFromParameters, investigate, toBundle, toCsv, toParameters } from '../respond/blast-radius.ts';
 import { PageTokens } from './page-token.ts';
 import { FHIR_JSON } from './app.ts';

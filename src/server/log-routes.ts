@@ -16,9 +16,9 @@ import { FhirError } from '../fhir/outcome.ts';
 import { can } from '../auth/policy.ts';
 import { TENANT_ID } from '../auth/api-tokens.ts';
 import { authenticate } from './app.ts';
-import { logView, LogInconsistentError, type LogSnapshot } from '../audit/log-view.ts';
-import { MissingNodeError } from '../audit/tree.ts';
-import { encodeEntryBundle, parseTilePath, readHashTile, TILE_WIDTH, tileWidth } from '../audit/tiles.ts';
+import { logView, LogInconsistentError, type LogSnapshot } from '../audit/log/log-view.ts';
+import { MissingNodeError } from '../audit/log/tree.ts';
+import { encodeEntryBundle, parseTilePath, readHashTile, TILE_WIDTH, tileWidth } from '../audit/log/tiles.ts';
 
 const IMMUTABLE = 'private, max-age=31536000, immutable';
 const notFound = () => new FhirError(404, [{ severity: 'error', code: 'not-found', diagnostics: 'no such endpoint' }]);

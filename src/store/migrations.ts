@@ -286,6 +286,16 @@ export const MIGRATIONS: Migration[] = [
       `SELECT gin_clean_pending_list('audit_events_patients'::regclass)`,
     ],
   },
+  {
+    version: 15,
+    name: 'access-stream-positions',
+    statements: [
+      // Committed access-event stream (src/audit/stream/): the last position (leaf index) each subscriber
+      // processed per tenant, so a restarted detector resumes where it stopped (at least once, no gap).
+      `CREATE TABLE access_stream_positions (tenant_id text NOT NULL, subscriber text NOT NULL, position bigint NOT NULL,
+         updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (tenant_id, subscriber))`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<DB>): Promise<number[]> {

@@ -7,14 +7,14 @@ import { sql } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import { testEnv, tenantWithToken, testApp, type TestEnv, DB_LABEL } from '../helpers.ts';
 import { systemContext } from '../../src/core/context.ts';
-import { verifyTenantLog, type Problem } from '../../src/audit/verify.ts';
+import { verifyTenantLog, type Problem } from '../../src/audit/log/verify.ts';
 import { pruneAccessLog, PruneError } from '../../src/audit/prune.ts';
 import { runCommand } from '../../src/cli/commands.ts';
 import { createApiToken } from '../../src/auth/api-tokens.ts';
 import { loadConfig } from '../../src/core/config.ts';
-import { formatCheckpoint, generateSigningKey, openCheckpoint, signNote } from '../../src/audit/note.ts';
-import { leafHash, verifyInclusion } from '../../src/audit/merkle.ts';
-import { entryBundlePath, tilePath } from '../../src/audit/tiles.ts';
+import { formatCheckpoint, generateSigningKey, openCheckpoint, signNote } from '../../src/audit/log/note.ts';
+import { leafHash, verifyInclusion } from '../../src/audit/log/merkle.ts';
+import { entryBundlePath, tilePath } from '../../src/audit/log/tiles.ts';
 
 let env: TestEnv;
 let app: FastifyInstance;

@@ -12,7 +12,7 @@
 // names its tenant and leaf index, which must agree with the checkpoint's origin and the index line.
 import { HASH_SIZE, leafHash, verifyInclusion } from './merkle.ts';
 import { NoteError, openCheckpoint, type NoteVerifier } from './note.ts';
-import { ENTRY_FORMAT } from './entry.ts';
+import { ENTRY_FORMAT } from '../record/entry.ts';
 import { logOrigin } from './signer.ts';
 
 export const RECEIPT_HEADER = 'c2sp.org/tlog-proof@v1';

@@ -2,9 +2,9 @@
 // wrapped by the key provider (data_keys, purpose 'log-sign'), like the data keys, and created lazily.
 import type { KeyObject } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { DB } from '../core/schema.ts';
-import type { KeyProvider } from '../vault/key-provider.ts';
-import { tenantSigningKey } from '../vault/signing-key.ts';
+import type { DB } from '../../core/schema.ts';
+import type { KeyProvider } from '../../vault/key-provider.ts';
+import { tenantSigningKey } from '../../vault/signing-key.ts';
 import { makeVerifier, rawPublicKey, verifierKeyString, type NoteVerifier } from './note.ts';
 
 export const LOG_SIGN_PURPOSE = 'log-sign';

@@ -8,8 +8,8 @@ import {
   NoteError, formatCheckpoint, generateSigningKey, keyId, makeVerifier, openCheckpoint, openNote, parseCheckpoint,
   parseSignerKey, parseVerifierKey, rawPublicKey, signNote, signerKeyString, signingKeyFromSeed, verifierKeyString,
   verifyEd25519,
-} from '../../src/audit/note.ts';
-import { EMPTY_ROOT, leafHash } from '../../src/audit/merkle.ts';
+} from '../../../src/audit/log/note.ts';
+import { EMPTY_ROOT, leafHash } from '../../../src/audit/log/merkle.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const wycheproof = path.resolve(repoRoot, '..', 'shared', 'testvectors', 'wycheproof', 'ed25519_test.json');

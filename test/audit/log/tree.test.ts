@@ -3,9 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { MerkleTreeLevels, verifyConsistency, verifyInclusion } from '../../src/audit/merkle.ts';
-import { LogTree, MissingNodeError } from '../../src/audit/tree.ts';
-import { readHashTile, tilesForSize } from '../../src/audit/tiles.ts';
+import { MerkleTreeLevels, verifyConsistency, verifyInclusion } from '../../../src/audit/log/merkle.ts';
+import { LogTree, MissingNodeError } from '../../../src/audit/log/tree.ts';
+import { readHashTile, tilesForSize } from '../../../src/audit/log/tiles.ts';
 
 const leaf = (i: number) => createHash('sha256').update(`leaf ${i}`).digest();
 

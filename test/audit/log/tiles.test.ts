@@ -7,11 +7,11 @@ import { randomBytes } from 'node:crypto';
 import {
   decodeEntryBundle, encodeEntryBundle, encodeTileIndex, entryBundlePath, hashTile, parseTilePath, readHashTile,
   splitHashTile, tilePath, tileWidth, tilesForSize,
-} from '../../src/audit/tiles.ts';
+} from '../../../src/audit/log/tiles.ts';
 import {
   CompactRange, EMPTY_ROOT, MerkleTreeLevels, leafHash, rootFromLeafHashes, verifyConsistency, verifyInclusion,
-} from '../../src/audit/merkle.ts';
-import { openCheckpoint, parseVerifierKey } from '../../src/audit/note.ts';
+} from '../../../src/audit/log/merkle.ts';
+import { openCheckpoint, parseVerifierKey } from '../../../src/audit/log/note.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const tesseraDir = path.resolve(repoRoot, '..', 'shared', 'testvectors', 'tessera-log');

@@ -4,9 +4,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
-import type { DB } from '../core/schema.ts';
-import { pgPoolConfig, type PgConnection } from '../store/db.ts';
-import { APPEND_SQL, appendParams, type EventRow } from './append-sql.ts';
+import type { DB } from '../../core/schema.ts';
+import { pgPoolConfig, type PgConnection } from '../../store/db.ts';
+import { APPEND_SQL, appendParams, type EventRow } from '../record/append-sql.ts';
 import { Integrator } from './integrator.ts';
 
 type Message = { id: number; rows: string } | { id: number; integrate: true } | { close: true };

@@ -13,10 +13,10 @@
 //   entity    each resource reference (System Object / Domain Resource), the query (param names only,
 //             never values: values are not in the log) and each patient (Person / Patient).
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { DB } from '../core/schema.ts';
-import { EVENT_COLUMNS, type EventRow } from './entry.ts';
-import { FhirError } from '../fhir/outcome.ts';
-import { AUDIT_EVENT_SEARCH_PARAMS } from '../fhir/audit-event-params.ts';
+import type { DB } from '../../core/schema.ts';
+import { EVENT_COLUMNS, type EventRow } from '../record/entry.ts';
+import { FhirError } from '../../fhir/outcome.ts';
+import { AUDIT_EVENT_SEARCH_PARAMS } from '../../fhir/audit-event-params.ts';
 
 const DCM = 'http://dicom.nema.org/resources/ontology/DCM';
 const EVENT_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-event-type';

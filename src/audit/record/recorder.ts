@@ -3,13 +3,13 @@
 // has committed. If the insert fails every caller in the batch fails (fail closed). A committed batch is
 // kept for the integrator (LeafCache), which then hashes it without reading it back.
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
-import type { DB } from '../core/schema.ts';
-import type { PreparedQuery } from '../store/db.ts';
+import type { DB } from '../../core/schema.ts';
+import type { PreparedQuery } from '../../store/db.ts';
 import { APPEND_RETURNING_SQL, APPEND_SQL, appendParams, pgTextArray, type EventRow } from './append-sql.ts';
 import type { LeafCache } from './leaf-cache.ts';
-import type { AppendThread } from './append-thread.ts';
-import type { AccessContext } from '../core/context.ts';
-import { AuditUnavailableError, type AccessEvent } from '../core/access-event.ts';
+import type { AppendThread } from '../log/append-thread.ts';
+import type { AccessContext } from '../../core/context.ts';
+import { AuditUnavailableError, type AccessEvent } from '../../core/access-event.ts';
 
 export { AuditUnavailableError, type AccessEvent };
 

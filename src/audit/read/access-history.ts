@@ -8,13 +8,13 @@
 // What it does not prove: that the list is complete. A receipt proves one event is in the log; a
 // missing event would need the whole log (tiles) to be shown absent.
 import { sql } from 'kysely';
-import type { Services } from '../services.ts';
-import type { AccessContext } from '../core/context.ts';
-import { can } from '../auth/policy.ts';
-import { FhirError } from '../fhir/outcome.ts';
+import type { Services } from '../../services.ts';
+import type { AccessContext } from '../../core/context.ts';
+import { can } from '../../auth/policy.ts';
+import { FhirError } from '../../fhir/outcome.ts';
 import { resolveActors } from './actors.ts';
-import { logView } from './log-view.ts';
-import { formatReceipt } from './receipt.ts';
+import { logView } from '../log/log-view.ts';
+import { formatReceipt } from '../log/receipt.ts';
 
 export interface AccessHistoryEntry {
   /** Leaf index in the tenant's log: the receipt's id. Null while the event is not yet in the tree. */

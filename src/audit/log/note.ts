@@ -7,7 +7,7 @@ import {
   createHash, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject,
 } from 'node:crypto';
 import { HASH_SIZE } from './merkle.ts';
-import { ed25519FromSeed } from '../vault/signing-key.ts';
+import { ed25519FromSeed } from '../../vault/signing-key.ts';
 
 const ED25519_TYPE = 0x01;
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');

@@ -2,16 +2,17 @@
 // (no Merkle work on the request path); the integrator (src/audit/integrator.ts) then hashes them into
 // each tenant's tree, and this signs C2SP checkpoints that are copied outside the database.
 import { sql, type Kysely } from 'kysely';
-import type { DB } from '../core/schema.ts';
-import type { KeyProvider } from '../vault/key-provider.ts';
+import type { DB } from '../../core/schema.ts';
+import type { KeyProvider } from '../../vault/key-provider.ts';
 import { EMPTY_ROOT, HASH_SIZE } from './merkle.ts';
 import { TILE_WIDTH } from './tiles.ts';
 import { formatCheckpoint, signNote } from './note.ts';
-import { EVENT_COLUMNS, encodeEntry, type EventRow } from './entry.ts';
+import { EVENT_COLUMNS, encodeEntry, type EventRow } from '../record/entry.ts';
 import { Integrator } from './integrator.ts';
-import type { LeafCache } from './leaf-cache.ts';
+import type { LeafCache } from '../record/leaf-cache.ts';
 import { LogSigners, logOrigin } from './signer.ts';
 import { CheckpointDir, pushToWitness } from './publish.ts';
+import { AccessEventStream } from '../stream/stream.ts';
 
 export interface AuditLogOptions {
   checkpointDir: string;
@@ -40,10 +41,13 @@ export class AuditLog {
   private running: Promise<void> | null = null;
   private stopped = true;
   private readonly integrator: Integrator;
+  /** Committed access events, in log order per tenant, for detectors and incident tooling (src/audit/stream/). */
+  readonly stream: AccessEventStream;
 
   constructor(private readonly db: Kysely<DB>, provider: KeyProvider, private readonly opts: AuditLogOptions) {
     this.signers = new LogSigners(db, provider);
-    this.integrator = new Integrator(db, opts.batchSize ?? 10_000, (m) => this.report(m), opts.leafCache);
+    this.stream = new AccessEventStream(db, { report: (m) => this.report(`stream: ${m}`) });
+    this.integrator = new Integrator(db, opts.batchSize ?? 10_000, (m) => this.report(m), opts.leafCache, this.stream);
     this.dir = new CheckpointDir(opts.checkpointDir);
   }
 
@@ -122,6 +126,8 @@ export class AuditLog {
   /** One round: integrate, checkpoint the tenants that are due, retry witness pushes. */
   async tick(): Promise<void> {
     await (this.opts.integrateAllElsewhere ? this.opts.integrateAllElsewhere() : this.integrateAll());
+    // Events integrated elsewhere (another thread or server) reach the stream from the database.
+    if (this.stream.active) void this.stream.pump().catch((e: unknown) => this.report(`stream catch-up failed (${(e as Error).name})`));
     const due = await sql<{ tenant_id: string; size: string; cp: string | null }>`select s.tenant_id, s.size::text as size,
       (select max(c.size) from audit_checkpoints c where c.tenant_id = s.tenant_id)::text as cp from audit_log_state s`.execute(this.db);
     const every = this.opts.checkpointEveryMs ?? 10_000;
@@ -165,6 +171,7 @@ export class AuditLog {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     while (this.running) await this.running;
+    await this.stream.idle(); // deliveries under way finish and store their positions
   }
 }
 

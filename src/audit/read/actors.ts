@@ -3,7 +3,7 @@
 // names are looked up at reading time, through resolvers registered per actor kind. API tokens
 // resolve to their label; staff accounts plug in their own resolver (registerActorResolver('user', …)).
 import type { Kysely } from 'kysely';
-import type { DB } from '../core/schema.ts';
+import type { DB } from '../../core/schema.ts';
 
 export interface ActorRef { kind: string; id: string; role: string }
 export interface ActorInfo { display: string; roleLabel: string }

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   CompactRange, EMPTY_ROOT, MerkleTreeLevels, consistencyProof, inclusionProof, isValidSubtree, leafHash, nodeHash,
   rootFromLeafHashes, verifyConsistency, verifyInclusion, verifySubtreeConsistency, verifySubtreeInclusion,
-} from '../../src/audit/merkle.ts';
+} from '../../../src/audit/log/merkle.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const vectorsDir = path.resolve(repoRoot, '..', 'shared', 'testvectors', 'merkle');

@@ -1,11 +1,11 @@
 // The recorder's LeafCache (events held for integration) and the worker-thread paths of the access log.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LeafCache } from '../../src/audit/leaf-cache.ts';
-import type { EntryFields } from '../../src/audit/entry.ts';
-import { systemContext } from '../../src/core/context.ts';
-import { verifyTenantLog } from '../../src/audit/verify.ts';
-import { testEnv, tenantWithToken, PG_URL } from '../helpers.ts';
+import { LeafCache } from '../../../src/audit/record/leaf-cache.ts';
+import type { EntryFields } from '../../../src/audit/record/entry.ts';
+import { systemContext } from '../../../src/core/context.ts';
+import { verifyTenantLog } from '../../../src/audit/log/verify.ts';
+import { testEnv, tenantWithToken, PG_URL } from '../../helpers.ts';
 
 const fields = (i: number): EntryFields => ({
   seq: String(i), at: '2026-11-24T00:00:00.000000Z', actor_kind: 'token', actor_id: 't', role: 'service', site_id: null, client_id: null,

@@ -6,15 +6,16 @@
 // Concurrency: a tenant is integrated in one transaction holding its audit_log_state row FOR UPDATE,
 // so several servers (or threads) never integrate the same tenant at once.
 import { sql, type Kysely } from 'kysely';
-import type { DB } from '../core/schema.ts';
+import type { DB } from '../../core/schema.ts';
 import { CompactRange, EMPTY_ROOT, HASH_SIZE } from './merkle.ts';
 import { TILE_WIDTH } from './tiles.ts';
-import { EVENT_COLUMNS, entryLeafHash, fieldsLeafHash, type EntryFields, type EventRow } from './entry.ts';
-import type { LeafCache } from './leaf-cache.ts';
+import { EVENT_COLUMNS, entryLeafHash, fieldsLeafHash, type EntryFields, type EventRow } from '../record/entry.ts';
+import type { LeafCache } from '../record/leaf-cache.ts';
+import type { IntegratedFeed } from '../stream/feed.ts';
 
 export class Integrator {
   constructor(private readonly db: Kysely<DB>, private readonly batchSize: number, private readonly report: (message: string) => void,
-    private readonly cache?: LeafCache) {}
+    private readonly cache?: LeafCache, private readonly feed?: IntegratedFeed) {}
 
   /** Integrates every pending event of the tenant; resolves with the new tree size. */
   async integrate(tenantId: string): Promise<{ size: number; added: number }> {
@@ -70,6 +71,8 @@ export class Integrator {
         for (const r of rows) read.set(Number(r.leaf_index), r);
       }
       const hashes: Buffer[] = [];
+      // Only when a stream subscriber listens: the events, to hand over once this transaction has committed.
+      const fed: EntryFields[] | null = this.feed?.wants(tenantId) ? [] : null;
       for (let i = start; i < limit; i++) {
         const f = held[i - start];
         const row = f ? undefined : read.get(i);
@@ -78,15 +81,17 @@ export class Integrator {
         const h = f ? fieldsLeafHash(tenantId, i, f) : entryLeafHash(tenantId, i, row!);
         hashes.push(h);
         range.append(h);
+        fed?.push(f ?? { ...row!, resource_refs: JSON.parse(row!.resource_refs ?? '[]'), patient_ids: JSON.parse(row!.patient_ids ?? '[]') });
       }
-      if (!hashes.length) return { size: start, added: 0 };
+      if (!hashes.length) return { size: start, added: 0, start, fed };
       await this.writeTiles(tx, tenantId, start, hashes);
       await tx.updateTable('audit_log_state').where('tenant_id', '=', tenantId)
         .set({ size: range.size, root: range.root(), compact_range: JSON.stringify(range.toJSON()), updated_at: sql`now()` }).execute();
-      return { size: range.size, added: hashes.length };
-    }).then((r) => {
-      this.cache?.forgetBelow(tenantId, r.size); // after commit: a rolled-back round integrates them again
-      return r;
+      return { size: range.size, added: hashes.length, start, fed };
+    }).then(({ size, added, start, fed }) => {
+      this.cache?.forgetBelow(tenantId, size); // after commit: a rolled-back round integrates them again
+      if (fed?.length) this.feed!.offer(tenantId, start, fed); // committed: the stream may deliver them
+      return { size, added };
     }, (e: unknown) => {
       this.cache?.clear(); // the database may have lost commits: positions are read back from now on
       throw e;

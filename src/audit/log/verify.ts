@@ -1,12 +1,12 @@
 // `cerbere audit verify`: recomputes a tenant's tree from the stored events and checks it against
 // every signed checkpoint, in the database and outside it. Stops at the first problem, by position.
 import { sql, type Kysely } from 'kysely';
-import type { DB } from '../core/schema.ts';
+import type { DB } from '../../core/schema.ts';
 import { HASH_SIZE, textLeafHash, verifyConsistency } from './merkle.ts';
 import { LogTree, MissingNodeError } from './tree.ts';
 import { prunes, prunedHashes } from './log-view.ts';
 import { openCheckpoint } from './note.ts';
-import { ENTRY_JSON, entryTextSql, jsonEntryLeafHash, parseEntryJson } from './entry.ts';
+import { ENTRY_JSON, entryTextSql, jsonEntryLeafHash, parseEntryJson } from '../record/entry.ts';
 import { logOrigin } from './signer.ts';
 import { readLeafHashBytes, readLeafHashes, type AuditLog } from './log.ts';
 

@@ -3,9 +3,9 @@
 // takes the event loop that serves requests. Not the default: on 2 cores the hops between threads cost
 // reads more than they save (services.ts).
 // A batch resolves once committed and rejects if the worker reports failure or dies (fail closed).
-import type { PgConnection } from '../store/db.ts';
-import type { EventRow } from './append-sql.ts';
-import { WorkerJobs } from '../core/worker-jobs.ts';
+import type { PgConnection } from '../../store/db.ts';
+import type { EventRow } from '../record/append-sql.ts';
+import { WorkerJobs } from '../../core/worker-jobs.ts';
 
 interface Reply { ok: boolean; added?: number; code?: string }
 
