@@ -16,7 +16,7 @@ import { openServices } from '../src/services.ts';
 import { LocalKeyFileProvider } from '../src/vault/key-provider.ts';
 import { createTenant } from '../src/store/tenants.ts';
 import { computeBlastRadius, type BlastCriteria } from '../src/respond/blast-radius.ts';
-import { parseAuditEventSearch, searchAuditEvents } from '../src/audit/audit-event.ts';
+import { parseAuditEventSearch, searchAuditEvents } from '../src/audit/read/audit-event.ts';
 import type { AccessContext } from '../src/core/context.ts';
 
 const N = Number(process.argv[2] ?? 10_000_000);

@@ -9,7 +9,7 @@ import {
   rootFromLeafHashes, verifyConsistency, verifyInclusion, verifySubtreeConsistency, verifySubtreeInclusion,
 } from '../../../src/audit/log/merkle.ts';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const vectorsDir = path.resolve(repoRoot, '..', 'shared', 'testvectors', 'merkle');
 
 const hex = (b: Buffer): string => b.toString('hex');

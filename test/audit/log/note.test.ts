@@ -11,7 +11,7 @@ import {
 } from '../../../src/audit/log/note.ts';
 import { EMPTY_ROOT, leafHash } from '../../../src/audit/log/merkle.ts';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const wycheproof = path.resolve(repoRoot, '..', 'shared', 'testvectors', 'wycheproof', 'ed25519_test.json');
 
 const TESSERA_KEY = 'example.com/log/testdata+33d7b496+AeHTu4Q3hEIMHNqc6fASMsq3rKNx280NI+oO5xCFkkSx';

@@ -13,7 +13,7 @@ import {
 } from '../../../src/audit/log/merkle.ts';
 import { openCheckpoint, parseVerifierKey } from '../../../src/audit/log/note.ts';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const tesseraDir = path.resolve(repoRoot, '..', 'shared', 'testvectors', 'tessera-log');
 const TESSERA_KEY = 'example.com/log/testdata+33d7b496+AeHTu4Q3hEIMHNqc6fASMsq3rKNx280NI+oO5xCFkkSx';
 // The entries as upstream wrote them (tessera testdata/build_log.sh spells several on purpose:
