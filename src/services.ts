@@ -13,22 +13,9 @@ import { AccessDecider } from './auth/access-decision.ts';
 import type { ResourceCipher } from './store/cipher.ts';
 import { AuthService } from './auth/service.ts';
 import { LeafCache } from './audit/record/leaf-cache.ts';
+import type { Services } from './ops/services.ts';
 
-export interface Services {
-  config: Config;
-  database: Database;
-  provider: KeyProvider;
-  keyring: Keyring;
-  audit: AuditRecorder;
-  /** Merkle log integrator and checkpoint signer; the server starts it, tests and the CLI call it directly. */
-  log: AuditLog;
-  repo: Repository;
-  tokens: ApiTokenVerifier;
-  /** Accounts, passwords, MFA, sessions, OAuth clients (src/auth/service.ts). */
-  auth: AuthService;
-  keyFileCreated: boolean;
-  close(): Promise<void>;
-}
+export type { Services };
 
 export async function openServices(config: Config, opts: { cipher?: ResourceCipher; database?: Database; provider?: KeyProvider } = {}): Promise<Services> {
   let provider = opts.provider;

@@ -4,7 +4,7 @@ import { CliError } from './io.ts';
 import { tenantOf } from './tenant-arg.ts';
 import { listTenants, tenantExists } from '../store/tenants.ts';
 import { verifyTenantLog } from '../audit/log/verify.ts';
-import { pruneAccessLog, PruneError } from '../audit/prune.ts';
+import { pruneAccessLog, PruneError } from '../ops/prune.ts';
 import { checkReceipt, receiptTenant, verifierFromArg, VERIFY_RECEIPT_OPTIONS, VERIFY_RECEIPT_USAGE } from './receipt-cli.ts';
 import { readFileSync } from 'node:fs';
 

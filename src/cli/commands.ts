@@ -1,6 +1,6 @@
 // The CLI's commands, runnable locally or inside the server through the admin socket.
 import { parseArgs } from 'node:util';
-import type { Services } from '../services.ts';
+import type { Services } from '../ops/services.ts';
 import { createTenant, listTenants, tenantExists, TenantError } from '../store/tenants.ts';
 import { createApiToken, revokeApiToken } from '../auth/api-tokens.ts';
 import { TOKEN_ROLES } from '../auth/policy.ts';

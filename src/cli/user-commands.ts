@@ -8,7 +8,7 @@ import { registerClient } from '../auth/clients.ts';
 import { AuthError } from '../auth/service.ts';
 import { TOKEN_ROLES } from '../auth/policy.ts';
 import type { Actor } from '../core/context.ts';
-import type { Services } from '../services.ts';
+import type { Services } from '../ops/services.ts';
 
 const CLI_ACTOR: Actor = { kind: 'system', id: 'cli', role: 'system' };
 const SITE = /^[a-z0-9][a-z0-9-]{0,39}$/;

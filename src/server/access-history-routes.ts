@@ -2,7 +2,7 @@
 //   GET /fhir/Patient/{id}/$access-log[?_count=N&_offset=K]   Parameters, one `access` per event, newest first
 //   GET /fhir/Patient/{id}/$access-receipt?event=N             text/plain C2SP tlog-proof of event N
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Services } from '../services.ts';
+import type { Services } from '../ops/services.ts';
 import type { AccessContext } from '../core/context.ts';
 import { FhirError } from '../fhir/outcome.ts';
 import { FHIR_ID_REGEX } from '../fhir/validate.ts';

@@ -3,7 +3,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import helmet from 'helmet';
 import rateLimit from '@fastify/rate-limit';
-import type { Services } from '../services.ts';
+import type { Services } from '../ops/services.ts';
 import { errorToOutcome, FhirError, operationOutcome } from '../fhir/outcome.ts';
 import type { AccessContext } from '../core/context.ts';
 import { registerFhirRoutes } from './fhir-routes.ts';

@@ -6,7 +6,7 @@
 // (AuditEvent read/search: dpo, auditor; $blast-radius: capability audit:investigate). Every use is
 // itself an access event, written before the answer leaves.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Services } from '../services.ts';
+import type { Services } from '../ops/services.ts';
 import type { AccessContext } from '../core/context.ts';
 import { FhirError, bundle } from '../fhir/outcome.ts';
 import { isAllowed } from '../auth/policy.ts';

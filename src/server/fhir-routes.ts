@@ -1,6 +1,6 @@
 // FHIR R4 REST routes under /fhir. Thin: parse the request, call the repository, shape the response.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Services } from '../services.ts';
+import type { Services } from '../ops/services.ts';
 import { FhirError, bundle } from '../fhir/outcome.ts';
 import { SUPPORTED_TYPES } from '../fhir/validate.ts';
 import { parseSearch } from '../fhir/search-query.ts';

@@ -10,7 +10,7 @@
 // tenant that does not exist (404). Reading entries is recorded as an access event; tiles of hashes,
 // checkpoints and proofs release no event content and are not.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Services } from '../services.ts';
+import type { Services } from '../ops/services.ts';
 import type { AccessContext } from '../core/context.ts';
 import { FhirError } from '../fhir/outcome.ts';
 import { can } from '../auth/policy.ts';

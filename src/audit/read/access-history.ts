@@ -8,13 +8,19 @@
 // What it does not prove: that the list is complete. A receipt proves one event is in the log; a
 // missing event would need the whole log (tiles) to be shown absent.
 import { sql } from 'kysely';
-import type { Services } from '../../services.ts';
+import type { Kysely } from 'kysely';
+import type { DB } from '../../core/schema.ts';
+import type { AccessRecorder } from '../../core/access-event.ts';
+import type { AuditLog } from '../log/log.ts';
 import type { AccessContext } from '../../core/context.ts';
 import { can } from '../../auth/policy.ts';
 import { FhirError } from '../../fhir/outcome.ts';
 import { resolveActors } from './actors.ts';
 import { logView } from '../log/log-view.ts';
 import { formatReceipt } from '../log/receipt.ts';
+
+/** What the view reads and records with (the server's Services fit). */
+export interface AccessHistoryDeps { audit: AccessRecorder; database: { db: Kysely<DB> }; log: AuditLog }
 
 export interface AccessHistoryEntry {
   /** Leaf index in the tenant's log: the receipt's id. Null while the event is not yet in the tree. */
@@ -40,14 +46,14 @@ export function isBreakGlass(e: { purpose: string; action: string; detail: strin
   return e.purpose === 'ETREAT' || e.action === 'break-glass' || /(^|[;,\s])break-?glass\b/i.test(e.detail ?? '');
 }
 
-async function authorise(svc: Services, ctx: AccessContext, patientId: string, action: string): Promise<void> {
+async function authorise(svc: AccessHistoryDeps, ctx: AccessContext, patientId: string, action: string): Promise<void> {
   if (mayReadAccessHistory(ctx, patientId)) return;
   await svc.audit.record(ctx, { action, outcome: 'denied', resourceRefs: [`Patient/${patientId}`], patientIds: [patientId] }).catch(() => {});
   throw FhirError.forbidden('only the patient or the data-protection officer may read this access history');
 }
 
 /** Writes the access event of this reading before anything is released (fail closed). */
-async function recordRead(svc: Services, ctx: AccessContext, patientId: string, action: string, detail?: string): Promise<void> {
+async function recordRead(svc: AccessHistoryDeps, ctx: AccessContext, patientId: string, action: string, detail?: string): Promise<void> {
   try {
     await svc.audit.record(ctx, { action, outcome: 'success', resourceRefs: [`Patient/${patientId}`], patientIds: [patientId], detail });
   } catch (e) {
@@ -60,7 +66,7 @@ interface Row {
   site_name: string | null; purpose: string; action: string; outcome: string; detail: string | null; total: string;
 }
 
-export async function accessHistory(svc: Services, ctx: AccessContext, patientId: string, opts: { count?: number; offset?: number } = {}): Promise<AccessHistory> {
+export async function accessHistory(svc: AccessHistoryDeps, ctx: AccessContext, patientId: string, opts: { count?: number; offset?: number } = {}): Promise<AccessHistory> {
   await authorise(svc, ctx, patientId, 'access-log');
   const count = Math.min(Math.max(opts.count ?? 100, 1), 1000);
   const offset = Math.max(opts.offset ?? 0, 0);
@@ -101,7 +107,7 @@ export async function accessHistory(svc: Services, ctx: AccessContext, patientId
 const notFound = (index: number) => new FhirError(404, [{ severity: 'error', code: 'not-found', diagnostics: `no access event ${index} for this patient` }]);
 
 /** The tlog-proof receipt of event `index` (leaf index), which must name the patient. */
-export async function accessReceipt(svc: Services, ctx: AccessContext, patientId: string, index: number): Promise<{ text: string; filename: string }> {
+export async function accessReceipt(svc: AccessHistoryDeps, ctx: AccessContext, patientId: string, index: number): Promise<{ text: string; filename: string }> {
   await authorise(svc, ctx, patientId, 'access-receipt');
   const tenant = ctx.tenantId;
   const view = logView(svc);

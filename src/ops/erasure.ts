@@ -10,7 +10,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import type { Transaction } from 'kysely';
 import type { DB } from '../core/schema.ts';
 import { join } from 'node:path';
-import type { Services } from '../services.ts';
+import type { Services } from './services.ts';
 import { systemContext, type AccessContext } from '../core/context.ts';
 
 /** Causes recorded with an erasure (a fixed vocabulary: free text could carry personal data into the log). */

@@ -9,9 +9,9 @@
 // "grace" waits one keyring refresh period so every server writes with the new version before
 // the pass starts (rows written by a lagging server would otherwise be missed).
 // Row work goes through the repository (repo.lifecycle), which audits one event per batch.
-import type { Services } from '../services.ts';
+import type { Services } from './services.ts';
 import { systemContext, type AccessContext } from '../core/context.ts';
-import { unwrapPatientKey, wrapPatientKey } from './keyring.ts';
+import { unwrapPatientKey, wrapPatientKey } from '../vault/keyring.ts';
 import type { RekeyTable } from '../store/repository-lifecycle.ts';
 import { retokenLinks } from '../auth/access-decision.ts';
 

@@ -3,9 +3,9 @@
 // under it (Vault: transit rewrap, the key never leaves Vault). The data itself is not touched: the data
 // keys stay the same, only their wrapping changes. Each re-wrapped key is checked to unwrap to the same
 // key before its row is replaced; each tenant's rows change in one transaction with its access event.
-import type { Services } from '../services.ts';
-import { rewrapKey } from './key-provider.ts';
-import { wrapContext } from './keyring.ts';
+import type { Services } from './services.ts';
+import { rewrapKey } from '../vault/key-provider.ts';
+import { wrapContext } from '../vault/keyring.ts';
 import { systemContext } from '../core/context.ts';
 import { listTenants } from '../store/tenants.ts';
 

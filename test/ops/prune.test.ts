@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { testEnv, tenantWithToken, testApp, type TestEnv, DB_LABEL } from '../helpers.ts';
 import { systemContext } from '../../src/core/context.ts';
 import { verifyTenantLog, type Problem } from '../../src/audit/log/verify.ts';
-import { pruneAccessLog, PruneError } from '../../src/audit/prune.ts';
+import { pruneAccessLog, PruneError } from '../../src/ops/prune.ts';
 import { runCommand } from '../../src/cli/commands.ts';
 import { createApiToken } from '../../src/auth/api-tokens.ts';
 import { loadConfig } from '../../src/core/config.ts';

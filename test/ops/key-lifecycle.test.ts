@@ -11,10 +11,10 @@ import { seedTenant } from '../../src/seed/seed.ts';
 import { systemContext } from '../../src/core/context.ts';
 import { parseSearch } from '../../src/fhir/search-query.ts';
 import { createApiToken } from '../../src/auth/api-tokens.ts';
-import { jobOptions, runKeyJob, startRotation, stopKeyJobs } from '../../src/vault/rotation.ts';
-import { applyShreddedKeys, readShredList, shreddedKeysRestoreHook } from '../../src/vault/erasure.ts';
+import { jobOptions, runKeyJob, startRotation, stopKeyJobs } from '../../src/ops/rotation.ts';
+import { applyShreddedKeys, readShredList, shreddedKeysRestoreHook } from '../../src/ops/erasure.ts';
 import { bodyKeyVersion, bodyPatientKeyNo } from '../../src/store/cipher.ts';
-import { purgeTenant } from '../../src/store/retention.ts';
+import { purgeTenant } from '../../src/ops/retention.ts';
 import { runCommand } from '../../src/cli/commands.ts';
 
 let env: TestEnv;

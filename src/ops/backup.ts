@@ -8,11 +8,11 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { createHash, randomBytes } from 'node:crypto';
 import type { DB } from '../core/schema.ts';
-import type { Services } from '../services.ts';
+import type { Services } from './services.ts';
 import { ArchiveWriter, readArchive, newArchiveId, ArchiveError, type ArchiveHeader } from '../vault/archive.ts';
 import { systemContext } from '../core/context.ts';
 import { applyShreddedKeysOnRestore } from '../vault/restore-hooks.ts';
-import { shreddedKeysRestoreHook } from '../vault/erasure.ts';
+import { shreddedKeysRestoreHook } from './erasure.ts';
 import { TENANT_ID } from '../core/ids.ts';
 
 export const BACKUP_MAGIC = 'CERBERE-BACKUP/1\n';

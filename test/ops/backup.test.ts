@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { testEnv, tenantWithToken, testApp, DB_LABEL } from '../helpers.ts';
 import { LocalKeyFileProvider } from '../../src/vault/key-provider.ts';
 import { runCommand } from '../../src/cli/commands.ts';
-import { writeBackup, checkBackup, BACKUP_MAGIC } from '../../src/store/backup.ts';
+import { writeBackup, checkBackup, BACKUP_MAGIC } from '../../src/ops/backup.ts';
 import { ArchiveError } from '../../src/vault/archive.ts';
 import type { Services } from '../../src/services.ts';
 

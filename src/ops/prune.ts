@@ -11,12 +11,12 @@
 // The delete goes through the one exception of the append-only trigger (migration 4): a transaction
 // that set cerbere.audit_prune and inserted the prune record may delete leaves below its boundary.
 import { sql } from 'kysely';
-import type { Services } from '../services.ts';
+import type { Services } from './services.ts';
 import { systemContext, type AccessContext } from '../core/context.ts';
-import { formatCheckpoint, signNote } from './log/note.ts';
-import { logOrigin } from './log/signer.ts';
-import { verifyTenantLog } from './log/verify.ts';
-import { latestCheckpoint, loadTree, logView, pruneBoundary } from './log/log-view.ts';
+import { formatCheckpoint, signNote } from '../audit/log/note.ts';
+import { logOrigin } from '../audit/log/signer.ts';
+import { verifyTenantLog } from '../audit/log/verify.ts';
+import { latestCheckpoint, loadTree, logView, pruneBoundary } from '../audit/log/log-view.ts';
 
 export class PruneError extends Error {}
 

@@ -4,10 +4,10 @@
 // "Activity" is the latest lastUpdated of any of the patient's resources (dates inside the
 // encrypted bodies are not readable by SQL). The server applies the rules every
 // CERBERE_RETENTION_INTERVAL_MINUTES; `cerbere retention purge` applies them now (or --dry-run).
-import type { Services } from '../services.ts';
+import type { Services } from './services.ts';
 import { systemContext } from '../core/context.ts';
 import { SUPPORTED_TYPES } from '../fhir/validate.ts';
-import { erasePatient } from '../vault/erasure.ts';
+import { erasePatient } from './erasure.ts';
 
 export class RetentionError extends Error {}
 

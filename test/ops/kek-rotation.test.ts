@@ -10,7 +10,7 @@ import { LocalKeyFileProvider, type KeyProvider } from '../../src/vault/key-prov
 import { CachingKeyProvider } from '../../src/vault/caching-provider.ts';
 import { VaultTransitProvider } from '../../src/vault/vault-provider.ts';
 import { runCommand } from '../../src/cli/commands.ts';
-import { FakeVault } from './fake-vault.ts';
+import { FakeVault } from '../vault/fake-vault.ts';
 
 async function scenario(env: TestEnv, provider: KeyProvider, tenant: string) {
   const app = await testApp(env);

@@ -10,11 +10,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import type { Services } from '../services.ts';
+import type { Services } from './services.ts';
 import type { AccessContext } from '../core/context.ts';
 import { systemContext } from '../core/context.ts';
-import { ArchiveWriter, readArchive, readArchiveHeader, newArchiveId, ArchiveError, type ArchiveHeader } from './archive.ts';
-import { hkdfSha256 } from './aead.ts';
+import { ArchiveWriter, readArchive, readArchiveHeader, newArchiveId, ArchiveError, type ArchiveHeader } from '../vault/archive.ts';
+import { hkdfSha256 } from '../vault/aead.ts';
 import { parseSearch } from '../fhir/search-query.ts';
 import { searchParam } from '../fhir/search-params.ts';
 import { SUPPORTED_TYPES } from '../fhir/validate.ts';

@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { testEnv, tenantWithToken, testApp, DB_LABEL, type TestEnv } from '../helpers.ts';
 import { runCommand } from '../../src/cli/commands.ts';
 import { createApiToken } from '../../src/auth/api-tokens.ts';
-import { openExport, generateRecipientKeys } from '../../src/vault/export.ts';
+import { openExport, generateRecipientKeys } from '../../src/ops/export.ts';
 
 let env: TestEnv;
 let app: FastifyInstance;
