@@ -11,7 +11,7 @@ import { loadConfig } from '../src/core/config.ts';
 import { openDatabase, openMemoryDatabase } from '../src/store/db.ts';
 import { LocalKeyFileProvider } from '../src/vault/key-provider.ts';
 import { openServices, type Services } from '../src/services.ts';
-import type { ResourceCipher } from '../src/store/cipher.ts';
+import type { ResourceCipher } from '../src/vault/resource-cipher.ts';
 import { plainCipher } from './plain-cipher.ts';
 
 export const OUT = resolve('bench/out');

@@ -10,7 +10,7 @@ import { LocalKeyFileProvider, type KeyProvider } from '../src/vault/key-provide
 import { createTenant } from '../src/store/tenants.ts';
 import { createApiToken } from '../src/auth/api-tokens.ts';
 import { buildApp } from '../src/server/app.ts';
-import type { ResourceCipher } from '../src/store/cipher.ts';
+import type { ResourceCipher } from '../src/vault/resource-cipher.ts';
 
 export const PG_URL = process.env.DATABASE_URL || null;
 export const DB_LABEL = PG_URL ? 'postgres' : 'pglite';

@@ -8,7 +8,7 @@ import type { Keyring } from '../vault/keyring.ts';
 import { hmacSha256 } from '../vault/aead.ts';
 import { openEnvelope, sealEnvelope } from '../vault/envelope.ts';
 import { normalizeEmail } from '../vault/normalize.ts';
-import { POLICY } from './policy.ts';
+import { POLICY } from '../access/policy.ts';
 
 export type AccountKind = 'staff' | 'patient';
 export const ACCOUNT_ID = /^u[0-9a-f]{16}$/;

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import type { Services } from '../ops/services.ts';
 import { createTenant, listTenants, tenantExists, TenantError } from '../store/tenants.ts';
 import { createApiToken, revokeApiToken } from '../auth/api-tokens.ts';
-import { TOKEN_ROLES } from '../auth/policy.ts';
+import { TOKEN_ROLES } from '../access/policy.ts';
 import { seedTenant } from '../seed/seed.ts';
 import { CliError, type Io } from './io.ts';
 import { FhirError } from '../fhir/outcome.ts';

@@ -13,7 +13,7 @@ import type { Services } from './services.ts';
 import { systemContext, type AccessContext } from '../core/context.ts';
 import { unwrapPatientKey, wrapPatientKey } from '../vault/keyring.ts';
 import type { RekeyTable } from '../store/repository-lifecycle.ts';
-import { retokenLinks } from '../auth/access-decision.ts';
+import { retokenLinks } from '../access/care-links.ts';
 
 export type KeyPurpose = 'enc' | 'idx';
 export interface JobOptions {

@@ -3,7 +3,8 @@
 // approved scope), and release of Cerbère's key share before expiry. Registered by app.ts.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Services } from '../ops/services.ts';
-import { can, type Capability } from '../auth/policy.ts';
+import type { Capability } from '../access/policy.ts';
+import { requireCapability } from '../access/capabilities.ts';
 import { FhirError } from '../fhir/outcome.ts';
 import type { IssueCode } from '../fhir/validate.ts';
 import { authenticate } from './app.ts';
@@ -26,10 +27,7 @@ export async function registerExportRoutes(app: FastifyInstance, services: Servi
   await app.register(async (r) => {
     r.addHook('onRequest', async (req) => { req.access = await authenticate(services, req); });
     const need = (req: FastifyRequest, c: Capability) => {
-      if (!can(req.access!.actor.role, c)) {
-        services.audit.record(req.access!, { action: `export.${c}`, outcome: 'denied', resourceRefs: [], patientIds: [] }).catch(() => {});
-        throw FhirError.forbidden(`capability ${c} required`);
-      }
+      requireCapability(services.audit, req.access!, c, { action: `export.${c}` });
       return req.access!;
     };
     const idOf = (req: FastifyRequest) => {

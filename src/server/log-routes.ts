@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../ops/services.ts';
 import type { AccessContext } from '../core/context.ts';
 import { FhirError } from '../fhir/outcome.ts';
-import { can } from '../auth/policy.ts';
+import { can } from '../access/policy.ts';
 import { TENANT_ID } from '../auth/api-tokens.ts';
 import { authenticate } from './app.ts';
 import { logView, LogInconsistentError, type LogSnapshot } from '../audit/log/log-view.ts';

@@ -5,7 +5,7 @@ import { hasErrors, loadFhirDefinitions } from '../fhir/validate.ts';
 import { TenantKeys } from '../vault/keyring.ts';
 import { KEY_BYTES } from '../vault/aead.ts';
 import { validateAndIndex } from './import-prepare.ts';
-import { resourceAad, sealBody } from './cipher.ts';
+import { resourceAad, sealBody } from '../vault/resource-cipher.ts';
 import { stampResource } from './stamp.ts';
 import { pack } from '../core/packed.ts';
 

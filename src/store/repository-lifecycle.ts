@@ -8,14 +8,15 @@ import type { DB } from '../core/schema.ts';
 import type { Keyring, TenantKeys } from '../vault/keyring.ts';
 import type { AccessRecorder } from '../core/access-event.ts';
 import type { AccessContext } from '../core/context.ts';
-import { can, type Capability } from '../auth/policy.ts';
+import type { Capability } from '../access/policy.ts';
+import { requireCapability } from '../access/capabilities.ts';
 import { FhirError } from '../fhir/outcome.ts';
 import { FHIR_ID_REGEX as ID } from '../fhir/validate.ts';
 import { patientOf } from '../fhir/search-params.ts';
-import { bodyKeyVersion, bodyPatientKeyNo, resourceAad, type ResourceCipher } from './cipher.ts';
+import { bodyKeyVersion, bodyPatientKeyNo, resourceAad, type ResourceCipher } from '../vault/resource-cipher.ts';
 import { envelopeIdentity, type PatientKeyRef } from '../vault/envelope.ts';
 import { resourceTokens } from './indexer.ts';
-import { withCompartmentToken } from '../auth/access-decision.ts';
+import { withCompartmentToken } from '../access/care-links.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;
 export type RekeyTable = 'resources' | 'resource_history';
@@ -35,9 +36,7 @@ export class RepositoryLifecycle {
   private get db(): Kysely<DB> { return this.deps.db; }
 
   private require(ctx: AccessContext, cap: Capability, action: string): void {
-    if (can(ctx.actor.role, cap)) return;
-    this.deps.audit.record(ctx, { action, outcome: 'denied', resourceRefs: [], patientIds: [] }).catch(() => {});
-    throw FhirError.forbidden(`role ${ctx.actor.role} may not ${action}`);
+    requireCapability(this.deps.audit, ctx, cap, { action }, `role ${ctx.actor.role} may not ${action}`);
   }
 
   private async keys(ctx: AccessContext): Promise<TenantKeys> {

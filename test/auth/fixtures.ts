@@ -4,7 +4,7 @@ import type { AccessContext } from '../../src/core/context.ts';
 import { systemContext } from '../../src/core/context.ts';
 import type { Services } from '../../src/services.ts';
 import { createTenant } from '../../src/store/tenants.ts';
-import { SITE_TAG_SYSTEM } from '../../src/auth/access-decision.ts';
+import { SITE_TAG_SYSTEM } from '../../src/access/care-links.ts';
 
 export const CLINICAL_EXT = { url: 'http://example.org/fhir/StructureDefinition/blood-group', valueString: 'O+' };
 

@@ -13,7 +13,7 @@ import { parseSearch } from '../../src/fhir/search-query.ts';
 import { createApiToken } from '../../src/auth/api-tokens.ts';
 import { jobOptions, runKeyJob, startRotation, stopKeyJobs } from '../../src/ops/rotation.ts';
 import { applyShreddedKeys, readShredList, shreddedKeysRestoreHook } from '../../src/ops/erasure.ts';
-import { bodyKeyVersion, bodyPatientKeyNo } from '../../src/store/cipher.ts';
+import { bodyKeyVersion, bodyPatientKeyNo } from '../../src/vault/resource-cipher.ts';
 import { purgeTenant } from '../../src/ops/retention.ts';
 import { runCommand } from '../../src/cli/commands.ts';
 

@@ -14,7 +14,7 @@ import { jobOptions, runKeyJob, startRotation } from '../../src/ops/rotation.ts'
 import { erasePatient } from '../../src/ops/erasure.ts';
 import { openEnvelope } from '../../src/vault/envelope.ts';
 import { unwrapPatientKey, wrapContext, TenantKeys } from '../../src/vault/keyring.ts';
-import { bodyPatientKeyNo, resourceAad } from '../../src/store/cipher.ts';
+import { bodyPatientKeyNo, resourceAad } from '../../src/vault/resource-cipher.ts';
 
 function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {

@@ -13,7 +13,8 @@ import type { DB } from '../../core/schema.ts';
 import type { AccessRecorder } from '../../core/access-event.ts';
 import type { AuditLog } from '../log/log.ts';
 import type { AccessContext } from '../../core/context.ts';
-import { can } from '../../auth/policy.ts';
+import { can } from '../../access/policy.ts';
+import { deny } from '../../access/denials.ts';
 import { FhirError } from '../../fhir/outcome.ts';
 import { resolveActors } from './actors.ts';
 import { logView } from '../log/log-view.ts';
@@ -48,8 +49,8 @@ export function isBreakGlass(e: { purpose: string; action: string; detail: strin
 
 async function authorise(svc: AccessHistoryDeps, ctx: AccessContext, patientId: string, action: string): Promise<void> {
   if (mayReadAccessHistory(ctx, patientId)) return;
-  await svc.audit.record(ctx, { action, outcome: 'denied', resourceRefs: [`Patient/${patientId}`], patientIds: [patientId] }).catch(() => {});
-  throw FhirError.forbidden('only the patient or the data-protection officer may read this access history');
+  await deny(svc.audit, ctx, { action, resourceRefs: [`Patient/${patientId}`], patientIds: [patientId] },
+    FhirError.forbidden('only the patient or the data-protection officer may read this access history'), { wait: 'settled' });
 }
 
 /** Writes the access event of this reading before anything is released (fail closed). */

@@ -1,27 +1,45 @@
-// Authorization decisions beyond "may this role do this interaction on this type": which patients
-// an actor reaches (scope: tenant, site, care relationship, own compartment, break-glass), which
-// elements are masked, which result statuses a role may write, how a search is restricted in SQL,
-// and how many patients an account may pull out by search per hour. The repository calls this
-// module at the points where it checks the policy and where it releases resources; the rules
-// themselves are data in src/auth/policy.ts.
+// The access decision. `permit` is its type-level part (may this role do this interaction on this type),
+// checked before any data is read; `decide` is the whole of it for the patients a unit of work is about
+// to release: the granting rule, which patients the actor reaches (scope: tenant, site, care
+// relationship, own compartment) or reaches only through break-glass, the mask, and the release budget.
+// Refusals are recorded by denials.ts. Also here: how a search is restricted in SQL, write checks, and
+// the hourly search volume. The repository is the only caller for patient data; the rules are data in
+// policy.ts.
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { DB } from '../core/schema.ts';
 import type { AccessContext } from '../core/context.ts';
 import type { TenantKeys } from '../vault/keyring.ts';
-import { blindToken } from '../vault/blind-index.ts';
 import { patientOf } from '../fhir/search-params.ts';
 import { FhirError } from '../fhir/outcome.ts';
-import { envelopeCipher } from '../store/cipher.ts';
+import { envelopeCipher } from '../vault/resource-cipher.ts';
 import { can, ruleFor, scopeOf, type Interaction, type RoleRule, type Scope } from './policy.ts';
+import { arr, compartmentToken, compartmentTokens, linkDate, linksOf, LINK_SOURCES, LIVE, SITE_TAG_SYSTEM, siteOf } from './care-links.ts';
+import { breakGlassAad } from './break-glass.ts';
+import type { AccessRecorder } from '../core/access-event.ts';
+import { deny, denyNow } from './denials.ts';
 
-/** meta.tag system naming the site (sites.site_id) where an order, specimen or appointment takes place. */
-export const SITE_TAG_SYSTEM = 'urn:cerbere:site';
+/**
+ * How many more patients this unit of work may release. Always 'unlimited' today: the Watch issue fills
+ * it (per-account and per-token release budgets, mass-extraction cut-off) without touching the callers.
+ */
+export type ReleaseBudget = 'unlimited' | { remaining: number };
+
+/** One access decision for one unit of work (decide()). */
+export interface Decision {
+  rule: RoleRule;
+  /** Break-glass accesses the released patients are reached through (flagged for review in the event). */
+  breakGlass: string[];
+  /** Top-level elements removed from released resources (labelled REDACTED); empty when none. */
+  mask: readonly string[];
+  budget: ReleaseBudget;
+  /** Whether this patient's data may be released (searches leave the others out). */
+  allows(patient: string | null): boolean;
+}
+
 /** meta.security label on every resource released with elements masked. */
 export const REDACTED = { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'REDACTED', display: 'redacted' };
 
-/** Types whose writes create care relationships (see linksOf). */
-const LINK_SOURCES = new Set(['Patient', 'ServiceRequest', 'Specimen', 'Appointment']);
 
 export interface AuthzLimits { searchPatientsPerHour: number; searchPatientsPerHourClient: number; breakGlassMaxMinutes: number; careLinkDays: number }
 
@@ -32,87 +50,6 @@ interface CacheEntry { reach: Reach | null; until: number; gen: number }
 
 const POSITIVE_MS = 30_000;
 const NEGATIVE_MS = 5_000;
-
-/** The patient's compartment token: in the tokens of every resource of their compartment. */
-/** The patient's compartment token under the newest index key (stored in care_links and break_glass). */
-export function compartmentToken(keys: TenantKeys, patientId: string): string {
-  return blindToken(keys.tokenKey('_compartment', 'patient'), patientId).toString();
-}
-
-/** Under every active index key: two while an index-key rotation runs, so rows match either. */
-export function compartmentTokens(keys: TenantKeys, patientId: string): string[] {
-  return keys.tokenKeysFor('_compartment', 'patient').map((k) => blindToken(k, patientId).toString());
-}
-
-/** After an index-key rotation: stored compartment tokens are recomputed under the newest key. */
-export async function retokenLinks(db: Kysely<DB>, keys: TenantKeys, tenantId: string): Promise<void> {
-  for (const table of ['care_links', 'break_glass'] as const) {
-    const ids = (await db.selectFrom(table).select('patient_id').distinct().where('tenant_id', '=', tenantId).execute()).map((r) => r.patient_id);
-    for (let i = 0; i < ids.length; i += 5000) {
-      const chunk = ids.slice(i, i + 5000);
-      await sql`update ${sql.table(table)} t set patient_token = x.tok::bigint from unnest(${chunk}::text[], ${chunk.map((p) => compartmentToken(keys, p))}::text[]) as x(p, tok)
-        where t.tenant_id = ${tenantId} and t.patient_id = x.p`.execute(db);
-    }
-  }
-}
-
-/** Adds the compartment token to a resource's blind-index tokens (when it belongs to a patient). */
-export function withCompartmentToken(keys: TenantKeys, resource: any, tokens: string[]): string[] {
-  const p = patientOf(resource);
-  if (!p) return tokens;
-  return [...new Set([...tokens, ...compartmentTokens(keys, p)])];
-}
-
-const arr = (x: any): any[] => (x == null ? [] : Array.isArray(x) ? x : [x]);
-const practitionerIds = (...xs: any[]): string[] => xs.flatMap(arr)
-  .map((r: any) => (typeof r?.reference === 'string' ? /^Practitioner\/([A-Za-z0-9\-.]{1,64})$/.exec(r.reference)?.[1] : undefined))
-  .filter((x): x is string => !!x);
-export const siteOf = (r: any): string | null => {
-  const t = arr(r?.meta?.tag).find((x: any) => x?.system === SITE_TAG_SYSTEM && typeof x.code === 'string');
-  return t ? t.code : null;
-};
-
-export interface Link { patientId: string; siteId: string; practitionerId: string }
-
-const time = (x: unknown): number | null => {
-  if (typeof x !== 'string') return null;
-  const t = Date.parse(x);
-  return Number.isFinite(t) ? t : null;
-};
-
-/**
- * The date a relationship from an order, specimen or appointment counts from: the latest of its
- * clinical dates (order authored/occurrence, specimen collection/reception, appointment start/end)
- * and `writtenAt` (the write being made, so a back-dated import or an update extends it). null for a
- * Patient: a treating physician named there stays linked until the Patient no longer names them.
- */
-export function linkDate(r: any, writtenAt: number): number | null {
-  if (!r || r.resourceType === 'Patient') return null;
-  const dates = r.resourceType === 'ServiceRequest' ? [r.authoredOn, r.occurrenceDateTime, r.occurrencePeriod?.start, r.occurrencePeriod?.end]
-    : r.resourceType === 'Specimen' ? [r.receivedTime, r.collection?.collectedDateTime, r.collection?.collectedPeriod?.end]
-      : r.resourceType === 'Appointment' ? [r.start, r.end] : [];
-  return Math.max(writtenAt, ...dates.map(time).filter((t): t is number => t !== null));
-}
-
-/** SQL: the care relationship row c still gives access (not expired). */
-const LIVE = sql`(c.expires_at is null or c.expires_at > now())`;
-
-/** The care relationships a resource explains: an order, specimen or appointment at a site; a treating physician. */
-export function linksOf(r: any): Link[] {
-  if (!r || !LINK_SOURCES.has(r.resourceType)) return [];
-  const patientId = patientOf(r);
-  if (!patientId) return [];
-  if (r.resourceType === 'Appointment' && ['cancelled', 'noshow', 'entered-in-error'].includes(r.status)) return [];
-  if (r.resourceType === 'ServiceRequest' && ['revoked', 'entered-in-error'].includes(r.status)) return [];
-  const out: Link[] = [];
-  const site = r.resourceType === 'Patient' ? null : siteOf(r);
-  if (site) out.push({ patientId, siteId: site, practitionerId: '' });
-  const prs = r.resourceType === 'Patient' ? practitionerIds(r.generalPractitioner)
-    : r.resourceType === 'ServiceRequest' ? practitionerIds(r.requester, r.performer)
-      : r.resourceType === 'Appointment' ? practitionerIds(...arr(r.participant).map((p: any) => p?.actor)) : [];
-  for (const p of new Set(prs)) out.push({ patientId, siteId: '', practitionerId: p });
-  return out;
-}
 
 const actorKey = (ctx: AccessContext) => `${ctx.actor.kind}:${ctx.actor.id}`;
 const sitesOf = (ctx: AccessContext): string[] => {
@@ -125,7 +62,44 @@ export class AccessDecider {
   /** Bumped when a patient's relationships or break-glass change here (other instances: within the TTL). */
   private readonly gens = new Map<string, number>();
 
-  constructor(private readonly db: Kysely<DB>, private readonly limits: AuthzLimits) {}
+  constructor(private readonly db: Kysely<DB>, private readonly limits: AuthzLimits, private readonly recorder: AccessRecorder) {}
+
+  // ---- the decision ------------------------------------------------------------------------
+
+  /** The type-level part, before any data is read: the granting rule, or a recorded denial (403). */
+  permit(ctx: AccessContext, interaction: Interaction, type: string): RoleRule {
+    const rule = this.rule(ctx, interaction, type);
+    // Denials are access events too; recorded without waiting (they release no data).
+    if (!rule) denyNow(this.recorder, ctx, { action: interaction, resourceRefs: [type] }, FhirError.forbidden(`role ${ctx.actor.role} may not ${interaction} ${type}`));
+    return rule!;
+  }
+
+  /**
+   * The whole decision for the patients a unit of work is about to release. `unreached: 'deny'` (reads,
+   * history): one unreached patient refuses the whole unit, the denial recorded with `refs` before the
+   * 403; `'skip'` (search matches, includes): unreached patients are left out.
+   */
+  async decide(ctx: AccessContext, interaction: Interaction, type: string, patients: (string | null)[],
+    opts: { refs: string[]; unreached: 'deny' | 'skip' }): Promise<Decision> {
+    const rule = this.permit(ctx, interaction, type);
+    const mask = rule.mask ?? [];
+    if (!this.scoped(rule, type)) return { rule, breakGlass: [], mask, budget: 'unlimited', allows: () => true };
+    const reach = await this.reachMany(ctx, rule, type, patients);
+    const bg = new Set<string>();
+    for (const p of patients) {
+      const r = reach.get(p);
+      if (!r) {
+        if (opts.unreached === 'skip') continue;
+        await deny(this.recorder, ctx, { action: interaction, resourceRefs: opts.refs, patientIds: p ? [p] : [], detail: 'scope' },
+          FhirError.forbidden('no care relationship with this patient (break-glass may apply)'), { wait: true });
+      }
+      if (r!.breakGlass) bg.add(r!.breakGlass);
+    }
+    return { rule, breakGlass: [...bg], mask, budget: 'unlimited', allows: (p) => !!reach.get(p) };
+  }
+
+  /** The released copy of a resource under a decision (masked elements removed, labelled REDACTED). */
+  release(d: Decision, resource: any): any { return this.mask(d.rule, resource); }
 
   /** The rule granting the interaction, or null. */
   rule(ctx: AccessContext, interaction: Interaction, type: string): RoleRule | null {
@@ -364,28 +338,3 @@ export class AccessDecider {
   get maxBreakGlassMinutes(): number { return this.limits.breakGlassMaxMinutes; }
 }
 
-export const breakGlassAad = (tenantId: string, id: string) => `${tenantId}|break-glass|${id}`;
-
-export interface BreakGlassRecord {
-  id: string; actorKind: string; actorId: string; role: string; patientId: string; reason: string;
-  createdAt: Date; expiresAt: Date; reviewedAt: Date | null; reviewedBy: string | null;
-}
-
-/** Break-glass accesses of a tenant for review (reasons decrypted), newest first. */
-export async function listBreakGlass(db: Kysely<DB>, keys: TenantKeys, tenantId: string, opts: { pendingOnly: boolean; limit: number }): Promise<BreakGlassRecord[]> {
-  let q = db.selectFrom('break_glass').selectAll().where('tenant_id', '=', tenantId);
-  if (opts.pendingOnly) q = q.where('reviewed_at', 'is', null);
-  const rows = await q.orderBy('created_at', 'desc').limit(opts.limit).execute();
-  return rows.map((r) => ({
-    id: r.id, actorKind: r.actor_kind, actorId: r.actor_id, role: r.role, patientId: r.patient_id,
-    reason: envelopeCipher.open(keys, breakGlassAad(tenantId, r.id), r.reason).toString('utf8'),
-    createdAt: new Date(r.created_at as unknown as string), expiresAt: new Date(r.expires_at as unknown as string), reviewedAt: r.reviewed_at ? new Date(r.reviewed_at as unknown as string) : null, reviewedBy: r.reviewed_by,
-  }));
-}
-
-/** Marks a break-glass access as reviewed; false when unknown or already reviewed. */
-export async function reviewBreakGlass(db: Kysely<DB>, tenantId: string, id: string, reviewer: string): Promise<boolean> {
-  const r = await db.updateTable('break_glass').set({ reviewed_at: new Date(), reviewed_by: reviewer })
-    .where('tenant_id', '=', tenantId).where('id', '=', id).where('reviewed_at', 'is', null).executeTakeFirst();
-  return r.numUpdatedRows > 0n;
-}

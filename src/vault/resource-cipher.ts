@@ -1,7 +1,7 @@
 // How resource bodies are sealed at rest. The envelope cipher is the only one in src/;
 // benchmarks may inject another to measure the cost of protection.
-import type { TenantKeys } from '../vault/keyring.ts';
-import { openEnvelope, sealEnvelope, SCOPE_PATIENT, SCOPE_TENANT, type PatientKeyRef } from '../vault/envelope.ts';
+import type { TenantKeys } from './keyring.ts';
+import { openEnvelope, sealEnvelope, SCOPE_PATIENT, SCOPE_TENANT, type PatientKeyRef } from './envelope.ts';
 
 export interface ResourceCipher {
   /** With `patient`, the value is sealed under the tenant's current data key AND that patient's key (crypto-shredding). */
