@@ -4,8 +4,8 @@
 // schema (PostgreSQL) or an in-memory PGlite, and a temporary checkpoint directory.
 import { insertSyntheticEvents, throwawayServices } from './env.ts';
 import { createTenant } from '../src/store/tenants.ts';
-import { verifyTenantLog } from '../src/audit/verify.ts';
-import { systemContext } from '../src/audit/context.ts';
+import { verifyTenantLog } from '../src/audit/log/verify.ts';
+import { systemContext } from '../src/core/context.ts';
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const APPEND_SECONDS = Number(process.argv[3] ?? 10);

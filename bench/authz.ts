@@ -6,8 +6,8 @@
 // every read is a first read (a cache miss: one indexed query on care_links).
 import { createTenant } from '../src/store/tenants.ts';
 import { throwawayServices } from './env.ts';
-import { systemContext, type AccessContext } from '../src/audit/context.ts';
-import { SITE_TAG_SYSTEM } from '../src/auth/access-decision.ts';
+import { systemContext, type AccessContext } from '../src/core/context.ts';
+import { SITE_TAG_SYSTEM } from '../src/access/care-links.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: number) => { const i = args.indexOf(`--${name}`); return i >= 0 ? Number(args[i + 1]) : dflt; };

@@ -10,14 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/core/config.ts';
 import { openDatabase } from '../src/store/db.ts';
 import { openServices } from '../src/services.ts';
 import { LocalKeyFileProvider } from '../src/vault/key-provider.ts';
 import { createTenant } from '../src/store/tenants.ts';
 import { computeBlastRadius, type BlastCriteria } from '../src/respond/blast-radius.ts';
-import { parseAuditEventSearch, searchAuditEvents } from '../src/audit/audit-event.ts';
-import type { AccessContext } from '../src/audit/context.ts';
+import { parseAuditEventSearch, searchAuditEvents } from '../src/audit/read/audit-event.ts';
+import type { AccessContext } from '../src/core/context.ts';
 
 const N = Number(process.argv[2] ?? 10_000_000);
 const ACTORS = 200;

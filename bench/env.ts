@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { sql, type Kysely } from 'kysely';
-import type { DB } from '../src/store/schema.ts';
-import { loadConfig } from '../src/config.ts';
+import type { DB } from '../src/core/schema.ts';
+import { loadConfig } from '../src/core/config.ts';
 import { openDatabase, openMemoryDatabase } from '../src/store/db.ts';
 import { LocalKeyFileProvider } from '../src/vault/key-provider.ts';
 import { openServices, type Services } from '../src/services.ts';
-import type { ResourceCipher } from '../src/store/cipher.ts';
+import type { ResourceCipher } from '../src/vault/resource-cipher.ts';
 import { plainCipher } from './plain-cipher.ts';
 
 export const OUT = resolve('bench/out');

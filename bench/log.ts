@@ -5,8 +5,8 @@ import { insertSyntheticEvents, throwawayServices } from './env.ts';
 import { createTenant } from '../src/store/tenants.ts';
 import { createApiToken } from '../src/auth/api-tokens.ts';
 import { buildApp } from '../src/server/app.ts';
-import { logView } from '../src/audit/log-view.ts';
-import { tilePath } from '../src/audit/tiles.ts';
+import { logView } from '../src/audit/log/log-view.ts';
+import { tilePath } from '../src/audit/log/tiles.ts';
 
 const N = Number(process.argv[2] ?? 200_000);
 const env = await throwawayServices('bench_log');

@@ -18,7 +18,7 @@ import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/core/config.ts';
 import { openDatabase } from '../src/store/db.ts';
 import { openServices, type Services } from '../src/services.ts';
 import { buildApp } from '../src/server/app.ts';

@@ -1,7 +1,7 @@
 // `npm run bench:merkle`: Merkle log figures (append rate, proof time in a 1,000,000-leaf tree).
 import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
-import { CompactRange, MerkleTreeLevels, verifyInclusion, verifyConsistency } from '../src/audit/merkle.ts';
+import { CompactRange, MerkleTreeLevels, verifyInclusion, verifyConsistency } from '../src/audit/log/merkle.ts';
 
 {
   const N = 1_000_000;

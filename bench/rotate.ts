@@ -13,8 +13,8 @@ import { OUT, benchServices } from './env.ts';
 import { createTenant } from '../src/store/tenants.ts';
 import { createApiToken } from '../src/auth/api-tokens.ts';
 import { seedTenant } from '../src/seed/seed.ts';
-import { systemContext } from '../src/audit/context.ts';
-import { jobOptions, runKeyJob, startRotation } from '../src/vault/rotation.ts';
+import { systemContext } from '../src/core/context.ts';
+import { jobOptions, runKeyJob, startRotation } from '../src/ops/rotation.ts';
 import { unwrapPatientKey } from '../src/vault/keyring.ts';
 
 if (!process.env.DATABASE_URL) throw new Error('bench:rotate needs PostgreSQL: set DATABASE_URL');

@@ -12,7 +12,7 @@ import { benchServices, OUT } from './env.ts';
 import { createTenant } from '../src/store/tenants.ts';
 import { createApiToken } from '../src/auth/api-tokens.ts';
 import { seedTenant } from '../src/seed/seed.ts';
-import { systemContext } from '../src/audit/context.ts';
+import { systemContext } from '../src/core/context.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string, dflt: number) => { const i = args.indexOf(`--${name}`); return i >= 0 ? Number(args[i + 1]) : dflt; };

@@ -1,7 +1,7 @@
 // `npm start`: open the data directory (PGlite) or DATABASE_URL, create the key file and the demo
 // tenant on first start, then serve the FHIR API and the admin socket.
 import { statSync, mkdirSync } from 'node:fs';
-import { loadConfig, ConfigError, type Config } from './config.ts';
+import { loadConfig, ConfigError, type Config } from './core/config.ts';
 import { openServices, type Services } from './services.ts';
 import { buildApp } from './server/app.ts';
 import { socketAnswers, startAdminSocket } from './server/admin-socket.ts';
@@ -9,7 +9,7 @@ import { createTenant, addSite, tenantExists } from './store/tenants.ts';
 import { createApiToken } from './auth/api-tokens.ts';
 import { seedTenant } from './seed/seed.ts';
 import { KeyProviderError } from './vault/key-provider.ts';
-import { startKeyLifecycle } from './vault/lifecycle.ts';
+import { Scheduler, serverJobs } from './ops/scheduler.ts';
 
 function checkDataDir(config: Config): void {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -56,8 +56,8 @@ export async function startServer(): Promise<void> {
   const demoToken = await ensureDemo(services, config, out);
   const app = await buildApp(services, { logLevel: config.logLevel });
   const admin = await startAdminSocket(services, config.adminSocket);
-  services.log.start();
-  const stopLifecycle = await startKeyLifecycle(services, out);
+  const scheduler = new Scheduler(serverJobs(services, out));
+  await scheduler.start();
   await app.listen({ port: config.port, host: config.host });
   const url = `http://${config.host === '0.0.0.0' || config.host === '127.0.0.1' ? 'localhost' : config.host}:${config.port}`;
   out(`Cerbère listening on ${url}/fhir (database: ${services.database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}/db` : 'PostgreSQL'})`);
@@ -70,7 +70,7 @@ export async function startServer(): Promise<void> {
   }
   const stop = async () => {
     admin.close();
-    await stopLifecycle();
+    await scheduler.stop();
     await app.close();
     await services.close();
     process.exit(0);

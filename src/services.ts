@@ -1,42 +1,22 @@
 // Wires the modules together once, for the server and for the CLI alike.
-import { ConfigError, type Config } from './config.ts';
+import { ConfigError, type Config } from './core/config.ts';
 import { openDatabase, type Database } from './store/db.ts';
 import type { KeyProvider } from './vault/key-provider.ts';
 import { createKeyProvider } from './vault/provider-factory.ts';
 import { Keyring } from './vault/keyring.ts';
-import { AuditRecorder } from './audit/recorder.ts';
-import { AppendThread } from './audit/append-thread.ts';
-import { AuditLog } from './audit/log.ts';
+import { AuditRecorder } from './audit/record/recorder.ts';
+import { AppendThread } from './audit/log/append-thread.ts';
+import { AuditLog } from './audit/log/log.ts';
 import { Repository } from './store/repository.ts';
 import { ApiTokenVerifier } from './auth/api-tokens.ts';
-import { AccessDecider } from './auth/access-decision.ts';
-import type { ResourceCipher } from './store/cipher.ts';
+import { AccessDecider } from './access/decider.ts';
+import type { ResourceCipher } from './vault/resource-cipher.ts';
 import { AuthService } from './auth/service.ts';
-import { LeafCache } from './audit/leaf-cache.ts';
-import { ReleaseBudgets } from './access/release-budget.ts';
-import { Suspensions } from './auth/suspensions.ts';
-import { AlertStore } from './detect/alert-store.ts';
-import { Watch } from './detect/watch.ts';
-import { Canaries } from './detect/canaries.ts';
-import { dispatcherFromSettings } from './detect/delivery/dispatcher.ts';
+import { LeafCache } from './audit/record/leaf-cache.ts';
+import type { Services } from './detect/services.ts';
+import { openWatch } from './detect/open-watch.ts';
 
-export interface Services {
-  config: Config;
-  database: Database;
-  provider: KeyProvider;
-  keyring: Keyring;
-  audit: AuditRecorder;
-  /** Merkle log integrator and checkpoint signer; the server starts it, tests and the CLI call it directly. */
-  log: AuditLog;
-  repo: Repository;
-  tokens: ApiTokenVerifier;
-  /** Accounts, passwords, MFA, sessions, OAuth clients (src/auth/service.ts). */
-  auth: AuthService;
-  /** Alerts, suspensions and release budgets (src/detect/watch.ts). */
-  watch: Watch;
-  keyFileCreated: boolean;
-  close(): Promise<void>;
-}
+export type { Services };
 
 export async function openServices(config: Config, opts: { cipher?: ResourceCipher; database?: Database; provider?: KeyProvider } = {}): Promise<Services> {
   let provider = opts.provider;
@@ -56,38 +36,18 @@ export async function openServices(config: Config, opts: { cipher?: ResourceCiph
   const integration = pgConnection && new AppendThread(pgConnection, report);
   const leafCache = pgConnection ? undefined : new LeafCache();
   const audit = new AuditRecorder({ batchMax: config.auditBatchMax, concurrency: 1, prepared: database.prepared, thread, leafCache });
-  const repo = new Repository({ db: database.db, keyring, audit, cipher: opts.cipher, prepared: database.prepared, access: new AccessDecider(database.db, config) });
+  const repo = new Repository({ db: database.db, keyring, audit, cipher: opts.cipher, prepared: database.prepared, access: new AccessDecider(database.db, config, audit) });
   const tokens = new ApiTokenVerifier(database.db);
   const auth = await AuthService.open(database.db, keyring, provider, audit, config.auth);
-  // Alert delivery (webhook, SMTP, syslog); a half-configured channel refuses to start (ConfigError).
-  const alerts = new AlertStore(database.db);
-  const tenantOfAlert = new Map<string, string | null>();
-  let dispatcher;
+  let watch;
   try {
-    dispatcher = dispatcherFromSettings(config.alertDelivery, {
-      onOutcome: (o) => {
-        const tenant = tenantOfAlert.get(o.alertId) ?? null;
-        tenantOfAlert.delete(o.alertId);
-        alerts.recordDelivery(tenant, o.alertId, o.channel, o.ok ? 'delivered' : 'failed', o.attempts, o.error).catch(() => report(`alert ${o.alertId}: delivery status not recorded`));
-      },
-    });
+    watch = openWatch(database.db, config, audit, (tenantId, accountId, reason) => auth.revokeAll(tenantId, accountId, reason), report);
   } catch (e) {
-    throw new ConfigError((e as Error).message);
+    throw new ConfigError((e as Error).message); // alert delivery settings
   }
-  const sink = dispatcher.channels.length ? {
-    deliver: (a: import('./detect/alert-store.ts').StoredAlert) => {
-      if (tenantOfAlert.size > 10_000) tenantOfAlert.clear();
-      tenantOfAlert.set(a.id, a.tenantId);
-      void dispatcher.dispatch({ id: a.id, tenantId: a.tenantId, kind: a.kind, severity: a.severity, state: a.state, actor: a.actor, tokenId: a.tokenId, firstAt: a.firstAt, lastAt: a.lastAt, patients: a.patients, summary: a.summary });
-    },
-  } : undefined;
-  const watch = new Watch({
-    alerts, sink, suspensions: new Suspensions(database.db), budgets: new ReleaseBudgets(database.db, config.budget), canaries: new Canaries(database.db), audit,
-    endSessions: (tenantId, accountId, reason) => auth.revokeAll(tenantId, accountId, reason),
-  });
   const log = new AuditLog(database.db, provider, { checkpointDir: config.checkpointDir, witnessUrl: config.witnessUrl, integrateAllElsewhere: integration && (() => integration.integrateAll()), leafCache });
   return {
-    config, database, provider, keyring, audit, log, repo, tokens, auth, watch, keyFileCreated,
-    close: async () => { await dispatcher.close({ abort: true }); await log.stop(); await auth.close(); keyring.evictAll(); await repo.close(); await thread?.close(); await integration?.close(); await database.close(); if (ownProvider) await provider.close?.(); },
+    config, database, provider, keyring, audit, log, repo, tokens, auth, watch: watch.watch, keyFileCreated,
+    close: async () => { await watch.close(); await log.stop(); await auth.close(); keyring.evictAll(); await repo.close(); await thread?.close(); await integration?.close(); await database.close(); if (ownProvider) await provider.close?.(); },
   };
 }

@@ -3,14 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/core/config.ts';
 import { openDatabase, openMemoryDatabase, type Database } from '../src/store/db.ts';
 import { openServices, type Services } from '../src/services.ts';
 import { LocalKeyFileProvider, type KeyProvider } from '../src/vault/key-provider.ts';
 import { createTenant } from '../src/store/tenants.ts';
 import { createApiToken } from '../src/auth/api-tokens.ts';
 import { buildApp } from '../src/server/app.ts';
-import type { ResourceCipher } from '../src/store/cipher.ts';
+import type { ResourceCipher } from '../src/vault/resource-cipher.ts';
 
 export const PG_URL = process.env.DATABASE_URL || null;
 export const DB_LABEL = PG_URL ? 'postgres' : 'pglite';

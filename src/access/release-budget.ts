@@ -9,8 +9,8 @@
 // released), and the caller suspends the credential. Raised limits are set per principal by an
 // administrator with a reason; above the tenant's approval threshold a second person approves them.
 import { sql, type Kysely } from 'kysely';
-import type { DB } from '../store/schema.ts';
-import type { AccessContext } from '../audit/context.ts';
+import type { DB } from '../core/schema.ts';
+import type { AccessContext } from '../core/context.ts';
 
 export interface BudgetConfig {
   /** Unexplained patients a principal may release per window (CERBERE_BUDGET_PATIENTS, default 200). */

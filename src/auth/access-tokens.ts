@@ -4,7 +4,7 @@
 // knd (user|patient|client), sid (session, absent for clients), iat, exp (≤ 15 min), jti.
 import { createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { DB } from '../store/schema.ts';
+import type { DB } from '../core/schema.ts';
 import type { KeyProvider } from '../vault/key-provider.ts';
 import { tenantSigningKey } from '../vault/signing-key.ts';
 import { TENANT_ID } from './api-tokens.ts';

@@ -3,12 +3,12 @@
 // the tenant's data key (to send mail), never in clear. TOTP secrets are envelope ciphertext too.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { DB } from '../store/schema.ts';
+import type { DB } from '../core/schema.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import { hmacSha256 } from '../vault/aead.ts';
 import { openEnvelope, sealEnvelope } from '../vault/envelope.ts';
 import { normalizeEmail } from '../vault/normalize.ts';
-import { POLICY } from './policy.ts';
+import { POLICY } from '../access/policy.ts';
 
 export type AccountKind = 'staff' | 'patient';
 export const ACCOUNT_ID = /^u[0-9a-f]{16}$/;

@@ -3,11 +3,14 @@
 // briefly so a read does not pay a database round trip; revocation takes effect within the TTL.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { DB } from '../store/schema.ts';
+import type { DB } from '../core/schema.ts';
+import { TENANT_ID } from '../core/ids.ts';
+
+/** Re-exported for the routes that validate a tenant id in a path (log-routes.ts). */
+export { TENANT_ID };
 
 export interface TokenPrincipal { tenantId: string; tokenId: string; role: string }
 
-export const TENANT_ID = /^[a-z0-9][a-z0-9-]{0,39}$/;
 const TOKEN = /^cbr_([a-z0-9][a-z0-9-]{0,39})_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 
 const hashSecret = (secret: string) => createHash('sha256').update('cerbere-api-token\0').update(secret).digest();

@@ -1,7 +1,7 @@
 // argon2id computations on dedicated worker threads of lower scheduling priority (CERBERE_ARGON2_NICE),
 // at most one per thread: a burst of logins uses the CPU that serving requests leaves, instead of
 // libuv's shared pool at normal priority. Callers bound concurrency to the number of threads.
-import { WorkerJobs } from '../worker-jobs.ts';
+import { WorkerJobs } from '../core/worker-jobs.ts';
 
 export class Argon2Pool {
   private readonly idle: WorkerJobs[] = [];

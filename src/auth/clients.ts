@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { importJWK, jwtVerify, decodeJwt, type JWK } from 'jose';
 import type { Kysely } from 'kysely';
-import type { DB } from '../store/schema.ts';
+import type { DB } from '../core/schema.ts';
 import { TENANT_ID } from './api-tokens.ts';
 import { AuthError } from './service.ts';
 

@@ -4,12 +4,12 @@
 // Errors shown to a client are generic: they never tell whether an account exists.
 import { createHash, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import type { DB } from '../store/schema.ts';
-import type { AuthConfig } from '../config.ts';
+import type { DB } from '../core/schema.ts';
+import type { AuthConfig } from '../core/config.ts';
 import type { Keyring } from '../vault/keyring.ts';
 import type { KeyProvider } from '../vault/key-provider.ts';
-import type { AuditRecorder, AccessEvent } from '../audit/recorder.ts';
-import type { AccessContext, Actor } from '../audit/context.ts';
+import type { AuditRecorder, AccessEvent } from '../audit/record/recorder.ts';
+import type { AccessContext, Actor } from '../core/context.ts';
 import { Accounts, type AccountRow, type AccountKind } from './accounts.ts';
 import { argon2Busy, checkPasswordPolicy, hashPassword, needsRehash, setArgon2Concurrency, setLoginCheckBudget, takeLoginCheck, verifyPassword, type Argon2Params } from './passwords.ts';
 import { checkTotp, newTotpSecret, totpUri } from './totp.ts';

@@ -4,7 +4,7 @@
 // recorded in the access log by the caller. The list is small, so each instance keeps the tenant's active
 // suspensions in memory and reloads them every few seconds (a change made here applies at once).
 import type { Kysely } from 'kysely';
-import type { DB } from '../store/schema.ts';
+import type { DB } from '../core/schema.ts';
 
 export interface Principal { kind: string; id: string }
 export interface Suspension {

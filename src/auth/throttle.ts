@@ -3,7 +3,7 @@
 // imposes a growing wait (2, 4, 8 … s), and at `lockAfter` the key is locked for `lockMs`.
 import { sql, type Kysely } from 'kysely';
 import type { Redis } from 'ioredis';
-import type { DB } from '../store/schema.ts';
+import type { DB } from '../core/schema.ts';
 
 export interface ThrottleRule { lockAfter: number; lockMs: number; backoffAfter: number; windowMs: number }
 export interface ThrottleState { failures: number; lockedUntil: number | null }

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse,
   type AuthenticationResponseJSON, type RegistrationResponseJSON, type AuthenticatorTransport } from '@simplewebauthn/server';
 import type { Kysely } from 'kysely';
-import type { DB } from '../store/schema.ts';
+import type { DB } from '../core/schema.ts';
 import type { AccountRow } from './accounts.ts';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();

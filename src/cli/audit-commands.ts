@@ -3,9 +3,9 @@ import type { CommandTable } from './command-types.ts';
 import { CliError } from './io.ts';
 import { tenantOf } from './tenant-arg.ts';
 import { listTenants, tenantExists } from '../store/tenants.ts';
-import { verifyTenantLog } from '../audit/verify.ts';
-import { oversizedEntries } from '../audit/entry.ts';
-import { pruneAccessLog, PruneError } from '../audit/prune.ts';
+import { verifyTenantLog } from '../audit/log/verify.ts';
+import { pruneAccessLog, PruneError } from '../ops/prune.ts';
+import { oversizedEntries } from '../audit/record/entry.ts';
 import { checkReceipt, receiptTenant, verifierFromArg, VERIFY_RECEIPT_OPTIONS, VERIFY_RECEIPT_USAGE } from './receipt-cli.ts';
 import { readFileSync } from 'node:fs';
 

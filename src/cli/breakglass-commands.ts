@@ -2,8 +2,8 @@
 import type { CommandTable } from './command-types.ts';
 import { CliError } from './io.ts';
 import { tenantOf } from './tenant-arg.ts';
-import { listBreakGlass, reviewBreakGlass } from '../auth/access-decision.ts';
-import { systemContext } from '../audit/context.ts';
+import { listBreakGlass, reviewBreakGlass } from '../access/break-glass.ts';
+import { systemContext } from '../core/context.ts';
 
 export const BREAKGLASS_COMMANDS: CommandTable = {
   'access reindex': {

@@ -1,5 +1,5 @@
 // Shape of a CLI command: its options (node:util parseArgs) and what it runs.
-import type { Services } from '../services.ts';
+import type { Services } from '../detect/services.ts';
 import type { Io } from './io.ts';
 
 export type Handler = (svc: Services, positionals: string[], values: Record<string, string | boolean | undefined>, io: Io) => Promise<void>;

@@ -1,9 +1,9 @@
 // The CLI's commands, runnable locally or inside the server through the admin socket.
 import { parseArgs } from 'node:util';
-import type { Services } from '../services.ts';
+import type { Services } from '../detect/services.ts';
 import { createTenant, listTenants, tenantExists, TenantError } from '../store/tenants.ts';
 import { createApiToken, revokeApiToken } from '../auth/api-tokens.ts';
-import { TOKEN_ROLES } from '../auth/policy.ts';
+import { TOKEN_ROLES } from '../access/policy.ts';
 import { seedTenant } from '../seed/seed.ts';
 import { CliError, type Io } from './io.ts';
 import { FhirError } from '../fhir/outcome.ts';

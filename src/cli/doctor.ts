@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
-import type { Services } from '../services.ts';
+import type { Services } from '../detect/services.ts';
 import { keyFileVersions } from '../vault/key-provider.ts';
 
 export type Status = 'ok' | 'warn' | 'fail' | 'unknown';

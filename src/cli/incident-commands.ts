@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { CommandTable } from './command-types.ts';
 import { CliError } from './io.ts';
 import { tenantExists } from '../store/tenants.ts';
-import { systemContext, type AccessContext } from '../audit/context.ts';
+import { systemContext, type AccessContext } from '../core/context.ts';
 import { FhirError } from '../fhir/outcome.ts';
 import { investigate, parseInstant, toBundle, toCsv, type BlastCriteria } from '../respond/blast-radius.ts';
 

@@ -1,8 +1,7 @@
 // Output channel of a CLI command: the terminal when run locally, the admin socket when the
 // command runs inside the server on the CLI's behalf.
-export interface Io {
-  line(text: string): void;
-  progress(done: number, total: number, label: string): void;
-}
+import type { Progress } from '../core/progress.ts';
+
+export type Io = Progress;
 
 export class CliError extends Error {}

@@ -2,13 +2,13 @@
 import type { CommandTable } from './command-types.ts';
 import { CliError } from './io.ts';
 import { tenantExists } from '../store/tenants.ts';
-import { rotateKek } from '../vault/kek-rotation.ts';
+import { rotateKek } from '../ops/kek-rotation.ts';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { systemContext } from '../audit/context.ts';
+import { systemContext } from '../core/context.ts';
 import { runDoctor, formatCheck } from './doctor.ts';
-import { buildExport, ExportError, exportFileHeader, generateRecipientKeys, openExport, parseExpiry, purgeExpiredExports, releaseExportShare, requestExport, writePrivateFile } from '../vault/export.ts';
+import { buildExport, ExportError, exportFileHeader, generateRecipientKeys, openExport, parseExpiry, purgeExpiredExports, releaseExportShare, requestExport, writePrivateFile } from '../ops/export.ts';
 import { resolve } from 'node:path';
-import { writeBackup, checkBackup, restoreBackup } from '../store/backup.ts';
+import { writeBackup, checkBackup, restoreBackup } from '../ops/backup.ts';
 import { ArchiveError } from '../vault/archive.ts';
 
 const optStr = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' && v ? v : undefined);

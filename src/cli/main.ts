@@ -2,7 +2,7 @@
 // one (the embedded database admits a single process), otherwise opens the database itself.
 import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import { loadConfig, ConfigError } from '../config.ts';
+import { loadConfig, ConfigError } from '../core/config.ts';
 import { openServices } from '../services.ts';
 import { runCommand, resolveCommand, USAGE } from './commands.ts';
 import { runRemote, socketAnswers } from '../server/admin-socket.ts';

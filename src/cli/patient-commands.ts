@@ -2,8 +2,8 @@
 import type { CommandTable } from './command-types.ts';
 import { CliError } from './io.ts';
 import { tenantExists } from '../store/tenants.ts';
-import { systemContext } from '../audit/context.ts';
-import { erasePatient, ERASE_REASONS, type EraseReason } from '../vault/erasure.ts';
+import { systemContext } from '../core/context.ts';
+import { erasePatient, ERASE_REASONS, type EraseReason } from '../ops/erasure.ts';
 import { FhirError } from '../fhir/outcome.ts';
 
 export const PATIENT_COMMANDS: CommandTable = {

@@ -5,9 +5,9 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CliError, type Io } from './io.ts';
-import { parseVerifierKey, type NoteVerifier } from '../audit/note.ts';
-import { parseReceipt, ReceiptError, verifyReceipt } from '../audit/receipt.ts';
-import { parseCheckpoint } from '../audit/note.ts';
+import { parseVerifierKey, type NoteVerifier } from '../audit/log/note.ts';
+import { parseReceipt, ReceiptError, verifyReceipt } from '../audit/log/receipt.ts';
+import { parseCheckpoint } from '../audit/log/note.ts';
 
 export const VERIFY_RECEIPT_USAGE = 'audit verify-receipt FILE [--key KEY]    check an access receipt offline (KEY: verifier key or a file holding it)';
 export const VERIFY_RECEIPT_OPTIONS = { key: { type: 'string' } } as const;
@@ -82,7 +82,7 @@ export async function runVerifyReceiptLocally(argv: string[], io: Io, serverKey:
 
 /** The tenant's verifier key from the running server (admin socket) or else from the database. */
 export async function serverVerifierKey(tenant: string): Promise<{ key: string; source: string }> {
-  const { loadConfig } = await import('../config.ts');
+  const { loadConfig } = await import('../core/config.ts');
   const { socketAnswers, runRemote } = await import('../server/admin-socket.ts');
   const config = loadConfig();
   if (await socketAnswers(config.adminSocket)) {

@@ -2,7 +2,7 @@
 import type { CommandTable } from './command-types.ts';
 import { CliError } from './io.ts';
 import { tenantOf } from './tenant-arg.ts';
-import { purgeTenant, retentionRules, RetentionError, setRetention } from '../store/retention.ts';
+import { purgeTenant, retentionRules, RetentionError, setRetention } from '../ops/retention.ts';
 
 export const RETENTION_COMMANDS: CommandTable = {
   'retention set': {

@@ -2,8 +2,8 @@
 import type { CommandTable } from './command-types.ts';
 import { CliError } from './io.ts';
 import { tenantOf } from './tenant-arg.ts';
-import { jobOptions, jobStates, RotationError, runKeyJob, startRotation, type KeyPurpose } from '../vault/rotation.ts';
-import { shreddedKeys } from '../vault/erasure.ts';
+import { jobOptions, jobStates, RotationError, runKeyJob, startRotation, type KeyPurpose } from '../ops/rotation.ts';
+import { shreddedKeys } from '../ops/erasure.ts';
 
 function rateOf(v: string | boolean | undefined, dflt: number): number {
   if (v === undefined) return dflt;

@@ -1,5 +1,5 @@
 // The `--tenant T` option of a command: required, and the tenant must exist.
-import type { Services } from '../services.ts';
+import type { Services } from '../detect/services.ts';
 import { tenantExists } from '../store/tenants.ts';
 import { CliError } from './io.ts';
 

@@ -6,9 +6,9 @@ import { tenantExists } from '../store/tenants.ts';
 import { AccountError, staffRoles, ACCOUNT_ID } from '../auth/accounts.ts';
 import { registerClient } from '../auth/clients.ts';
 import { AuthError } from '../auth/service.ts';
-import { TOKEN_ROLES } from '../auth/policy.ts';
-import type { Actor } from '../audit/context.ts';
-import type { Services } from '../services.ts';
+import { TOKEN_ROLES } from '../access/policy.ts';
+import type { Actor } from '../core/context.ts';
+import type { Services } from '../detect/services.ts';
 
 const CLI_ACTOR: Actor = { kind: 'system', id: 'cli', role: 'system' };
 const SITE = /^[a-z0-9][a-z0-9-]{0,39}$/;

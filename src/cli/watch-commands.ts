@@ -3,7 +3,7 @@
 import type { CommandTable } from './command-types.ts';
 import { CliError } from './io.ts';
 import { tenantOf } from './tenant-arg.ts';
-import type { AccessContext } from '../audit/context.ts';
+import type { AccessContext } from '../core/context.ts';
 import type { StoredAlert } from '../detect/alert-store.ts';
 import { BudgetError } from '../access/release-budget.ts';
 

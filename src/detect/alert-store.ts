@@ -5,7 +5,7 @@
 // Nothing here holds PHI: internal ids, counts, access-log positions and a one-line summary.
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import type { DB } from '../store/schema.ts';
+import type { DB } from '../core/schema.ts';
 import type { AlertCandidate, AlertMessage, Severity } from '../core/watch-types.ts';
 
 export const HOST_TENANT = '_host';

@@ -6,8 +6,8 @@
 // `canary`). The list is for the DPO only (CLI), never exposed over the FHIR API.
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { DB } from '../store/schema.ts';
-import type { AccessContext } from '../audit/context.ts';
+import type { DB } from '../core/schema.ts';
+import type { AccessContext } from '../core/context.ts';
 import { createGenerator } from '../seed/synthetic.ts';
 import { materialize } from '../seed/seed.ts';
 

@@ -3,9 +3,9 @@
 // of the batch's patients, the sites, practitioner and own patient of the batch's accounts, and the
 // patients each credential worked on itself (wrote: budget_releases.worked). Bounded caches.
 import { sql, type Kysely } from 'kysely';
-import type { DB } from '../store/schema.ts';
+import type { DB } from '../core/schema.ts';
 import type { ActorRef, CareOracle, CommittedAccessEvent, Explanation } from './types.ts';
-import { POLICY, scopeOf } from '../auth/policy.ts';
+import { POLICY, scopeOf } from '../access/policy.ts';
 
 interface Account { sites: string[]; practitioner: string | null; patient: string | null }
 interface Link { site: string; practitioner: string }

@@ -5,8 +5,8 @@
 //   critical the credential behind it is suspended;
 // - a DPO or administrator acknowledges or closes alerts, suspends or restores credentials.
 // Every suspension, restoration and alert state change is an access event (who, which credential, why).
-import type { AccessContext } from '../audit/context.ts';
-import type { AuditRecorder } from '../audit/recorder.ts';
+import type { AccessContext } from '../core/context.ts';
+import type { AuditRecorder } from '../audit/record/recorder.ts';
 import type { AlertCandidate, Severity } from '../core/watch-types.ts';
 import type { Suspensions, Principal } from '../auth/suspensions.ts';
 import type { ReleaseBudgets } from '../access/release-budget.ts';

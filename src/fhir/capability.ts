@@ -1,6 +1,6 @@
 // The CapabilityStatement: generated from the same tables the server runs on, so it tells the truth.
 import { SEARCH_PARAMS } from './search-params.ts';
-import { AUDIT_EVENT_SEARCH_PARAMS } from '../audit/audit-event.ts';
+import { AUDIT_EVENT_SEARCH_PARAMS } from './audit-event-params.ts';
 
 const FHIR_TYPE: Record<string, string> = { identifier: 'token', email: 'token', phone: 'token', token: 'token', string: 'string', date: 'date', reference: 'reference' };
 

@@ -25,10 +25,10 @@
 import { isIP } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { DB } from '../store/schema.ts';
-import type { AccessContext } from '../audit/context.ts';
-import type { AuditRecorder } from '../audit/recorder.ts';
-import { can } from '../auth/policy.ts';
+import type { DB } from '../core/schema.ts';
+import type { AccessContext } from '../core/context.ts';
+import type { AccessRecorder } from '../core/access-event.ts';
+import { requireCapability } from '../access/capabilities.ts';
 import { FhirError } from '../fhir/outcome.ts';
 
 export const CATEGORIES = ['identity', 'contact', 'nir', 'clinical', 'results'] as const;
@@ -220,10 +220,8 @@ function describe(c: BlastCriteria, r?: BlastRadius): string {
 }
 
 /** 403 (recorded as a denied access event) unless the role has capability `audit:investigate`. */
-export function assertInvestigator(audit: AuditRecorder, ctx: AccessContext): void {
-  if (can(ctx.actor.role, 'audit:investigate')) return;
-  audit.record(ctx, { action: 'blast-radius', outcome: 'denied', resourceRefs: [], patientIds: [] }).catch(() => {});
-  throw FhirError.forbidden(`role ${ctx.actor.role} may not run a blast-radius investigation`);
+export function assertInvestigator(audit: AccessRecorder, ctx: AccessContext): void {
+  requireCapability(audit, ctx, 'audit:investigate', { action: 'blast-radius' }, `role ${ctx.actor.role} may not run a blast-radius investigation`);
 }
 
 /**
@@ -231,7 +229,7 @@ export function assertInvestigator(audit: AuditRecorder, ctx: AccessContext): vo
  * an access event (action `blast-radius`, no patient ids: it releases internal ids, not patient
  * data, and must not appear in the patients' own access history) written before the result leaves.
  */
-export async function investigate(db: Kysely<DB>, audit: AuditRecorder, ctx: AccessContext, criteria: BlastCriteria): Promise<BlastRadius> {
+export async function investigate(db: Kysely<DB>, audit: AccessRecorder, ctx: AccessContext, criteria: BlastCriteria): Promise<BlastRadius> {
   assertInvestigator(audit, ctx);
   const c = checkCriteria(criteria);
   let result: BlastRadius;

@@ -1,8 +1,8 @@
 // `cerbere seed`: synthetic French patients with treating doctors and lab results, written through
 // the repository (so validated, encrypted, indexed and audited like any other write).
-import type { Services } from '../services.ts';
-import { systemContext } from '../audit/context.ts';
-import type { Io } from '../cli/io.ts';
+import type { Services } from '../ops/services.ts';
+import { systemContext } from '../core/context.ts';
+import type { Progress as Io } from '../core/progress.ts';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { createGenerator } from './synthetic.ts';

@@ -2,11 +2,11 @@
 //   GET /fhir/Patient/{id}/$access-log[?_count=N&_offset=K]   Parameters, one `access` per event, newest first
 //   GET /fhir/Patient/{id}/$access-receipt?event=N             text/plain C2SP tlog-proof of event N
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Services } from '../services.ts';
-import type { AccessContext } from '../audit/context.ts';
+import type { Services } from '../detect/services.ts';
+import type { AccessContext } from '../core/context.ts';
 import { FhirError } from '../fhir/outcome.ts';
 import { FHIR_ID_REGEX } from '../fhir/validate.ts';
-import { accessHistory, accessReceipt, type AccessHistoryEntry } from '../audit/access-history.ts';
+import { accessHistory, accessReceipt, type AccessHistoryEntry } from '../audit/read/access-history.ts';
 
 const ctxOf = (req: FastifyRequest): AccessContext => {
   if (!req.access) throw FhirError.unauthorized();

@@ -2,7 +2,7 @@
 // process may open an embedded (PGlite) data directory. A Unix socket readable by its owner only.
 import net from 'node:net';
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
-import type { Services } from '../services.ts';
+import type { Services } from '../detect/services.ts';
 import { runCommand } from '../cli/commands.ts';
 
 export async function socketAnswers(path: string): Promise<boolean> {

@@ -3,9 +3,9 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import helmet from 'helmet';
 import rateLimit from '@fastify/rate-limit';
-import type { Services } from '../services.ts';
+import type { Services } from '../detect/services.ts';
 import { errorToOutcome, FhirError, operationOutcome } from '../fhir/outcome.ts';
-import type { AccessContext } from '../audit/context.ts';
+import type { AccessContext } from '../core/context.ts';
 import { registerFhirRoutes } from './fhir-routes.ts';
 import { registerLogRoutes } from './log-routes.ts';
 import { registerWatchRoutes } from './watch-routes.ts';
@@ -17,10 +17,10 @@ import { registerBreakGlassRoutes } from './break-glass-routes.ts';
 import { registerEraseRoutes } from './erase-routes.ts';
 import { loadFhirDefinitions } from '../fhir/validate.ts';
 import { registerPages } from './pages.ts';
+import { DEFAULT_PURPOSE, isPurposeOfUse, PURPOSES_OF_USE } from '../core/purposes.ts';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
-const PURPOSES = new Set(['TREAT', 'ETREAT', 'HPAYMT', 'HOPERAT', 'PATRQT', 'PUBHLTH', 'HRESCH', 'HSYSADMIN', 'COVERAGE']);
 
 declare module 'fastify' {
   interface FastifyRequest { access?: AccessContext }
@@ -115,8 +115,8 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
 export async function authenticate(services: Services, req: FastifyRequest): Promise<AccessContext> {
   const purposeHeader = req.headers['x-purpose-of-use'];
   if (Array.isArray(purposeHeader)) throw FhirError.badRequest('X-Purpose-Of-Use must be given once');
-  const purpose = typeof purposeHeader === 'string' ? purposeHeader.toUpperCase() : 'TREAT';
-  if (!PURPOSES.has(purpose)) throw FhirError.badRequest(`X-Purpose-Of-Use must be one of ${[...PURPOSES].join(', ')}`);
+  const purpose = typeof purposeHeader === 'string' ? purposeHeader.toUpperCase() : DEFAULT_PURPOSE;
+  if (!isPurposeOfUse(purpose)) throw FhirError.badRequest(`X-Purpose-Of-Use must be one of ${PURPOSES_OF_USE.join(', ')}`);
   // Accounts (access token or session cookie with CSRF on writes) and OAuth clients; null for API tokens.
   const account = await accountAccessContext(services, req, purpose);
   if (account) return notSuspended(services, account);

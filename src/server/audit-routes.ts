@@ -6,11 +6,11 @@
 // (AuditEvent read/search: dpo, auditor; $blast-radius: capability audit:investigate). Every use is
 // itself an access event, written before the answer leaves.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Services } from '../services.ts';
-import type { AccessContext } from '../audit/context.ts';
+import type { Services } from '../detect/services.ts';
+import type { AccessContext } from '../core/context.ts';
 import { FhirError, bundle } from '../fhir/outcome.ts';
-import { isAllowed } from '../auth/policy.ts';
-import { parseAuditEventSearch, readAuditEvent, searchAuditEvents, toAuditEvent } from '../audit/audit-event.ts';
+import { requireInteraction } from '../access/capabilities.ts';
+import { parseAuditEventSearch, readAuditEvent, searchAuditEvents, toAuditEvent } from '../audit/read/audit-event.ts';
 import { assertInvestigator, criteriaFromParameters, investigate, toBundle, toCsv, toParameters } from '../respond/blast-radius.ts';
 import { PageTokens } from './page-token.ts';
 import { FHIR_JSON } from './app.ts';
@@ -33,11 +33,8 @@ export function registerAuditRoutes(app: FastifyInstance, services: Services): v
       throw FhirError.serviceUnavailable('access log unavailable');
     }
   };
-  const allow = (ctx: AccessContext, interaction: 'read' | 'search', action: string) => {
-    if (isAllowed(ctx.actor.role, interaction, 'AuditEvent')) return;
-    audit.record(ctx, { action, outcome: 'denied', resourceRefs: ['AuditEvent'], patientIds: [] }).catch(() => {});
-    throw FhirError.forbidden(`role ${ctx.actor.role} may not ${interaction} AuditEvent`);
-  };
+  const allow = (ctx: AccessContext, interaction: 'read' | 'search', action: string) =>
+    requireInteraction(audit, ctx, interaction, 'AuditEvent', { action, resourceRefs: ['AuditEvent'] }, `role ${ctx.actor.role} may not ${interaction} AuditEvent`);
   const guard = async <T>(fn: () => Promise<T>): Promise<T> => {
     try { return await fn(); } catch (e) {
       if (e instanceof FhirError) throw e;

@@ -4,8 +4,8 @@
 // generic for anything touching credentials; no secret, e-mail or token is ever logged.
 import cookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Services } from '../services.ts';
-import type { AccessContext } from '../audit/context.ts';
+import type { Services } from '../detect/services.ts';
+import type { AccessContext } from '../core/context.ts';
 import { AuthError, actorOf, type IssuedSession, type RequestInfo } from '../auth/service.ts';
 import { PasswordPolicyError } from '../auth/passwords.ts';
 import type { AccountRow } from '../auth/accounts.ts';

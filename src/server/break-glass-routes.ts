@@ -3,7 +3,7 @@
 // by app.ts. The repository checks the capability, records the event (flagged for review) and
 // honours the access on later reads and searches of that patient by the same actor.
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../services.ts';
+import type { Services } from '../detect/services.ts';
 import { FhirError } from '../fhir/outcome.ts';
 import { FHIR_JSON } from './app.ts';
 

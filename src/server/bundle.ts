@@ -3,7 +3,7 @@
 // references are checked once all are written, and any failure rolls everything back.
 import { randomUUID } from 'node:crypto';
 import type { Repository, SearchResult } from '../store/repository.ts';
-import type { AccessContext } from '../audit/context.ts';
+import type { AccessContext } from '../core/context.ts';
 import { FhirError, bundle, errorToOutcome } from '../fhir/outcome.ts';
 import { parseSearch } from '../fhir/search-query.ts';
 

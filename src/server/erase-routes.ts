@@ -1,9 +1,9 @@
 // POST /fhir/Patient/{id}/$erase: crypto-shredding of one patient by the data-protection officer
 // (capability patient:erase, checked in the repository). Registered by app.ts inside /fhir.
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../services.ts';
+import type { Services } from '../detect/services.ts';
 import { FhirError, operationOutcome } from '../fhir/outcome.ts';
-import { erasePatient, ERASE_REASONS, type EraseReason } from '../vault/erasure.ts';
+import { erasePatient, ERASE_REASONS, type EraseReason } from '../ops/erasure.ts';
 import { FHIR_JSON } from './app.ts';
 
 export function registerEraseRoutes(app: FastifyInstance, services: Services): void {

@@ -2,12 +2,13 @@
 // number of patients (export:approve, another principal), download of the encrypted file (exactly the
 // approved scope), and release of Cerbère's key share before expiry. Registered by app.ts.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Services } from '../services.ts';
-import { can, type Capability } from '../auth/policy.ts';
+import type { Services } from '../detect/services.ts';
+import type { Capability } from '../access/policy.ts';
+import { requireCapability } from '../access/capabilities.ts';
 import { FhirError } from '../fhir/outcome.ts';
 import type { IssueCode } from '../fhir/validate.ts';
 import { authenticate } from './app.ts';
-import { approveExport, buildExportBytes, ExportError, parseExpiry, releaseExportShare, requestExport, startExportPurger } from '../vault/export.ts';
+import { approveExport, buildExportBytes, ExportError, parseExpiry, releaseExportShare, requestExport } from '../ops/export.ts';
 import { KeyProviderError } from '../vault/key-provider.ts';
 
 const ID = /^[0-9a-f]{32}$/;
@@ -23,16 +24,10 @@ function toFhir(e: unknown): unknown {
 }
 
 export async function registerExportRoutes(app: FastifyInstance, services: Services): Promise<void> {
-  const stop = startExportPurger(services);
-  app.addHook('onClose', async () => stop());
-
   await app.register(async (r) => {
     r.addHook('onRequest', async (req) => { req.access = await authenticate(services, req); });
     const need = (req: FastifyRequest, c: Capability) => {
-      if (!can(req.access!.actor.role, c)) {
-        services.audit.record(req.access!, { action: `export.${c}`, outcome: 'denied', resourceRefs: [], patientIds: [] }).catch(() => {});
-        throw FhirError.forbidden(`capability ${c} required`);
-      }
+      requireCapability(services.audit, req.access!, c, { action: `export.${c}` });
       return req.access!;
     };
     const idOf = (req: FastifyRequest) => {

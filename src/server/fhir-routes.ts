@@ -1,11 +1,11 @@
 // FHIR R4 REST routes under /fhir. Thin: parse the request, call the repository, shape the response.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Services } from '../services.ts';
+import type { Services } from '../detect/services.ts';
 import { FhirError, bundle } from '../fhir/outcome.ts';
 import { SUPPORTED_TYPES } from '../fhir/validate.ts';
 import { parseSearch } from '../fhir/search-query.ts';
 import { capabilityStatement } from '../fhir/capability.ts';
-import type { AccessContext } from '../audit/context.ts';
+import type { AccessContext } from '../core/context.ts';
 import { PageTokens } from './page-token.ts';
 import { processBundle, searchset } from './bundle.ts';
 import { FHIR_JSON } from './app.ts';

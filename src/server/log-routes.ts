@@ -11,16 +11,16 @@
 // tenant that does not exist (404). Reading entries is recorded as an access event; tiles of hashes,
 // checkpoints and proofs release no event content and are not.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Services } from '../services.ts';
-import type { AccessContext } from '../audit/context.ts';
+import type { Services } from '../detect/services.ts';
+import type { AccessContext } from '../core/context.ts';
 import { FhirError } from '../fhir/outcome.ts';
-import { can } from '../auth/policy.ts';
+import { can } from '../access/policy.ts';
 import { TENANT_ID } from '../auth/api-tokens.ts';
 import { authenticate } from './app.ts';
-import { logView, LogInconsistentError, type LogSnapshot } from '../audit/log-view.ts';
-import { MissingNodeError } from '../audit/tree.ts';
-import { encodeEntryBundle, MAX_ENTRY_SIZE, parseTilePath, readHashTile, TILE_WIDTH, tileWidth } from '../audit/tiles.ts';
-import { oversizedStandIn } from '../audit/entry.ts';
+import { logView, LogInconsistentError, type LogSnapshot } from '../audit/log/log-view.ts';
+import { MissingNodeError } from '../audit/log/tree.ts';
+import { encodeEntryBundle, MAX_ENTRY_SIZE, parseTilePath, readHashTile, TILE_WIDTH, tileWidth } from '../audit/log/tiles.ts';
+import { oversizedStandIn } from '../audit/record/entry.ts';
 
 const IMMUTABLE = 'private, max-age=31536000, immutable';
 const notFound = () => new FhirError(404, [{ severity: 'error', code: 'not-found', diagnostics: 'no such endpoint' }]);

@@ -2,12 +2,12 @@
 // its actor's timeline, acknowledge/close, suspend/restore a credential. For principals with capability
 // security:watch (restore: security:restore). Internal ids and counts only; every change is an access event.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Services } from '../services.ts';
-import type { AccessContext } from '../audit/context.ts';
+import type { Services } from '../detect/services.ts';
+import type { AccessContext } from '../core/context.ts';
 import { FhirError } from '../fhir/outcome.ts';
-import { can, type Capability } from '../auth/policy.ts';
+import { can, type Capability } from '../access/policy.ts';
 import { authenticate } from './app.ts';
-import { actorTimeline } from '../audit/actor-timeline.ts';
+import { actorTimeline } from '../audit/read/actor-timeline.ts';
 import { ALERT_STATES, type StoredAlert } from '../detect/alert-store.ts';
 import { CONTAINABLE } from '../detect/watch.ts';
 

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import type { DB } from './schema.ts';
+import type { DB } from '../core/schema.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 import { migrate } from './migrations.ts';
 

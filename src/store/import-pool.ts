@@ -3,7 +3,7 @@
 // main thread writes. Keys cross the thread boundary as transferred copies, zeroed once used: a worker
 // thread shares the process's address space, so this exposes them to no one the main thread's copy
 // is not already exposed to.
-import { WorkerJobs } from '../worker-jobs.ts';
+import { WorkerJobs } from '../core/worker-jobs.ts';
 import os from 'node:os';
 import type { ValidationIssue } from '../fhir/validate.ts';
 import { validateAndIndex } from './import-prepare.ts';

@@ -2,7 +2,7 @@
 // small batches, inline on the main thread.
 import { hasErrors, validateResource, type ValidationIssue } from '../fhir/validate.ts';
 import { resourceTokens } from './indexer.ts';
-import { withCompartmentToken } from '../auth/access-decision.ts';
+import { withCompartmentToken } from '../access/care-links.ts';
 import type { TenantKeys } from '../vault/keyring.ts';
 
 /** Per resource: its validation issues, and its blind-index tokens with the compartment token (none when invalid). */

@@ -5,9 +5,9 @@ import { hasErrors, loadFhirDefinitions } from '../fhir/validate.ts';
 import { TenantKeys } from '../vault/keyring.ts';
 import { KEY_BYTES } from '../vault/aead.ts';
 import { validateAndIndex } from './import-prepare.ts';
-import { resourceAad, sealBody } from './cipher.ts';
+import { resourceAad, sealBody } from '../vault/resource-cipher.ts';
 import { stampResource } from './stamp.ts';
-import { pack } from './packed.ts';
+import { pack } from '../core/packed.ts';
 
 interface Seal { now: string; encVersion: number; enc: Uint8Array; patientKeys: Uint8Array; keyNos: number[] }
 interface Job { id: number; tenantId: string; keyVersion: number; idxKey: Uint8Array; resources: any[]; seal?: Seal }

@@ -1,7 +1,7 @@
 // Schema migrations, one list for PGlite and PostgreSQL, applied in order on start.
 // Every primary key leads with tenant_id so the schema can be distributed by tenant (Citus).
 import { sql, type Kysely } from 'kysely';
-import type { DB } from './schema.ts';
+import type { DB } from '../core/schema.ts';
 
 interface Migration { version: number; name: string; statements: string[] }
 
@@ -288,6 +288,16 @@ export const MIGRATIONS: Migration[] = [
   },
   {
     version: 15,
+    name: 'access-stream-positions',
+    statements: [
+      // Committed access-event stream (src/audit/stream/): the last position (leaf index) each subscriber
+      // processed per tenant, so a restarted detector resumes where it stopped (at least once, no gap).
+      `CREATE TABLE access_stream_positions (tenant_id text NOT NULL, subscriber text NOT NULL, position bigint NOT NULL,
+         updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (tenant_id, subscriber))`,
+    ],
+  },
+  {
+    version: 16,
     name: 'watch',
     statements: [
       // Alerts of the detectors and the host sentinel (host alerts under tenant '_host'): internal ids and counts only.

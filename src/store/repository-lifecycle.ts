@@ -4,18 +4,19 @@
 // repository call it takes an access context, checks the actor's capability and writes its access
 // event in the same transaction, with counts and internal ids only.
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { DB } from './schema.ts';
+import type { DB } from '../core/schema.ts';
 import type { Keyring, TenantKeys } from '../vault/keyring.ts';
-import type { AuditRecorder } from '../audit/recorder.ts';
-import type { AccessContext } from '../audit/context.ts';
-import { can, type Capability } from '../auth/policy.ts';
+import type { AccessRecorder } from '../core/access-event.ts';
+import type { AccessContext } from '../core/context.ts';
+import type { Capability } from '../access/policy.ts';
+import { requireCapability } from '../access/capabilities.ts';
 import { FhirError } from '../fhir/outcome.ts';
 import { FHIR_ID_REGEX as ID } from '../fhir/validate.ts';
 import { patientOf } from '../fhir/search-params.ts';
-import { bodyKeyVersion, bodyPatientKeyNo, resourceAad, type ResourceCipher } from './cipher.ts';
+import { bodyKeyVersion, bodyPatientKeyNo, resourceAad, type ResourceCipher } from '../vault/resource-cipher.ts';
 import { envelopeIdentity, type PatientKeyRef } from '../vault/envelope.ts';
 import { resourceTokens } from './indexer.ts';
-import { withCompartmentToken } from '../auth/access-decision.ts';
+import { withCompartmentToken } from '../access/care-links.ts';
 
 type Db = Kysely<DB> | Transaction<DB>;
 export type RekeyTable = 'resources' | 'resource_history';
@@ -31,13 +32,11 @@ const KEY_VERSION = sql<number>`(case when length(body) >= 6 and get_byte(body, 
 interface Row { resource_type: string; id: string; version: number; body: Buffer; tokens?: string[] }
 
 export class RepositoryLifecycle {
-  constructor(private readonly deps: { db: Kysely<DB>; keyring: Keyring; audit: AuditRecorder; cipher: ResourceCipher }) {}
+  constructor(private readonly deps: { db: Kysely<DB>; keyring: Keyring; audit: AccessRecorder; cipher: ResourceCipher }) {}
   private get db(): Kysely<DB> { return this.deps.db; }
 
   private require(ctx: AccessContext, cap: Capability, action: string): void {
-    if (can(ctx.actor.role, cap)) return;
-    this.deps.audit.record(ctx, { action, outcome: 'denied', resourceRefs: [], patientIds: [] }).catch(() => {});
-    throw FhirError.forbidden(`role ${ctx.actor.role} may not ${action}`);
+    requireCapability(this.deps.audit, ctx, cap, { action }, `role ${ctx.actor.role} may not ${action}`);
   }
 
   private async keys(ctx: AccessContext): Promise<TenantKeys> {

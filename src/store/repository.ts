@@ -3,25 +3,27 @@
 // access event before any data is returned (reads: group commit; writes: same transaction).
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { DB } from './schema.ts';
+import type { DB } from '../core/schema.ts';
 import { unnamed, type PreparedQuery } from './db.ts';
 import type { Keyring, TenantKeys } from '../vault/keyring.ts';
-import { AuditUnavailableError, type AccessEvent, type AuditRecorder } from '../audit/recorder.ts';
-import type { AccessContext } from '../audit/context.ts';
-import { can, isAllowed, type Interaction, type RoleRule } from '../auth/policy.ts';
+import { AuditUnavailableError, type AccessEvent, type AccessRecorder } from '../core/access-event.ts';
+import type { AccessContext } from '../core/context.ts';
+import { can, isAllowed, type Interaction } from '../access/policy.ts';
 import { FhirError } from '../fhir/outcome.ts';
 import { SUPPORTED_TYPES, hasErrors, validateResource, extractReferences, FHIR_ID_REGEX as ID, type ValidationIssue } from '../fhir/validate.ts';
 import { ImportPool } from './import-pool.ts';
 import { stampResource } from './stamp.ts';
-import { pack } from './packed.ts';
+import { pack } from '../core/packed.ts';
 import { patientOf } from '../fhir/search-params.ts';
 import type { SearchQuery } from '../fhir/search-query.ts';
-import { bodyPatientKeyNo, envelopeCipher, resourceAad, type ResourceCipher } from './cipher.ts';
+import { bodyPatientKeyNo, envelopeCipher, resourceAad, type ResourceCipher } from '../vault/resource-cipher.ts';
 import type { PatientKeyRef } from '../vault/envelope.ts';
 import { RepositoryLifecycle } from './repository-lifecycle.ts';
 import { queryTokens, resourceTokens, SearchValueError } from './indexer.ts';
 import { blindToken } from '../vault/blind-index.ts';
-import { AccessDecider, withCompartmentToken } from '../auth/access-decision.ts';
+import { AccessDecider } from '../access/decider.ts';
+import { deny } from '../access/denials.ts';
+import { withCompartmentToken } from '../access/care-links.ts';
 
 export interface VersionInfo { versionId: number; lastUpdated: Date }
 export interface ReadResult extends VersionInfo { json: string }
@@ -62,9 +64,9 @@ export class Repository {
   readonly access: AccessDecider;
   /** Key-lifecycle operations on patient tables (re-encryption, re-index, crypto-shredding, retention). */
   readonly lifecycle: RepositoryLifecycle;
-  constructor(private readonly deps: { db: Kysely<DB>; keyring: Keyring; audit: AuditRecorder; cipher?: ResourceCipher; prepared?: PreparedQuery; access?: AccessDecider }) {
+  constructor(private readonly deps: { db: Kysely<DB>; keyring: Keyring; audit: AccessRecorder; cipher?: ResourceCipher; prepared?: PreparedQuery; access?: AccessDecider }) {
     this.cipher = deps.cipher ?? envelopeCipher;
-    this.access = deps.access ?? new AccessDecider(deps.db, { searchPatientsPerHour: 0, searchPatientsPerHourClient: 0, breakGlassMaxMinutes: 30, careLinkDays: 90 });
+    this.access = deps.access ?? new AccessDecider(deps.db, { searchPatientsPerHour: 0, searchPatientsPerHourClient: 0, breakGlassMaxMinutes: 30, careLinkDays: 90 }, deps.audit);
     this.lifecycle = new RepositoryLifecycle({ ...deps, cipher: this.cipher });
   }
 
@@ -107,10 +109,9 @@ export class Repository {
     let json = this.open(keys, ctx.tenantId, type, id, row.version, row.body);
     // A Patient is its own compartment: no need to parse it to name the patient.
     const patient = type === 'Patient' ? id : patientOf(JSON.parse(json));
-    const rule = this.access.rule(ctx, action, type)!;
-    const bg = await this.authorize(ctx, action, type, rule, [patient], [ref]);
-    json = this.access.maskJson(rule, json);
-    await this.record(ctx, { action, outcome: 'success', resourceRefs: [ref], patientIds: patient ? [patient] : [], ...breakGlassDetail(bg) });
+    const d = await this.access.decide(ctx, action, type, [patient], { refs: [ref], unreached: 'deny' });
+    json = this.access.maskJson(d.rule, json);
+    await this.record(ctx, { action, outcome: 'success', resourceRefs: [ref], patientIds: patient ? [patient] : [], ...breakGlassDetail(d.breakGlass) });
     return { json, versionId: row.version, lastUpdated: new Date(row.last_updated) };
   }
 
@@ -132,18 +133,20 @@ export class Repository {
     await this.loadPatientKeys(keys, rows.map((r) => r.body));
     const patients = new Set<string>();
     const scopePatients: (string | null)[] = [];
-    const rule = this.access.rule(ctx, 'history', type)!;
-    const entries: HistoryEntry[] = rows.map((r, i) => {
+    const resources = rows.map((r) => {
       const resource = r.body ? JSON.parse(this.open(keys, ctx.tenantId, type, id, r.version, r.body)) : null;
       const p = resource ? patientOf(resource) : null;
       if (p) patients.add(p);
       if (resource) scopePatients.push(p);
-      const method = r.deleted ? 'DELETE' : r.version === 1 && i === rows.length - 1 ? 'POST' : 'PUT';
-      return { versionId: r.version, lastUpdated: new Date(r.last_updated), deleted: r.deleted, resource: this.access.mask(rule, resource), method };
+      return resource;
     });
     // Every version's patient must be reached (a version may have named another patient).
-    const bg = await this.authorize(ctx, 'history', type, rule, scopePatients, [`${type}/${id}`]);
-    await this.record(ctx, { action: 'history', outcome: 'success', resourceRefs: [`${type}/${id}`], patientIds: [...patients], ...breakGlassDetail(bg) });
+    const d = await this.access.decide(ctx, 'history', type, scopePatients, { refs: [`${type}/${id}`], unreached: 'deny' });
+    const entries: HistoryEntry[] = rows.map((r, i) => {
+      const method = r.deleted ? 'DELETE' : r.version === 1 && i === rows.length - 1 ? 'POST' : 'PUT';
+      return { versionId: r.version, lastUpdated: new Date(r.last_updated), deleted: r.deleted, resource: this.access.release(d, resources[i]), method };
+    });
+    await this.record(ctx, { action: 'history', outcome: 'success', resourceRefs: [`${type}/${id}`], patientIds: [...patients], ...breakGlassDetail(d.breakGlass) });
     return entries;
   }
 
@@ -184,19 +187,18 @@ export class Repository {
     await this.loadPatientKeys(keys, rows.rows.map((r) => r.body));
     const decoded = rows.rows.slice(0, q.count).map((r) => ({ id: r.id, res: JSON.parse(this.open(keys, ctx.tenantId, q.type, r.id, r.version, r.body)) }));
     // Defence in depth: every match is decided again (cached) before release; break-glass use is flagged.
-    const reach = this.access.scoped(rule, q.type) ? await this.access.reachMany(ctx, rule, q.type, decoded.map((d) => patientOf(d.res))) : null;
+    const patients = decoded.map((d) => patientOf(d.res));
+    const decision = await this.access.decide(ctx, 'search', q.type, patients, { refs: [], unreached: 'skip' });
+    for (const bg of decision.breakGlass) log.breakGlass.add(bg);
     const matches: any[] = [];
-    for (const d of decoded) {
-      const r = reach ? reach.get(patientOf(d.res)) : { breakGlass: null };
-      if (!r) continue;
-      if (r.breakGlass) log.breakGlass.add(r.breakGlass);
+    decoded.forEach((d, i) => {
+      if (!decision.allows(patients[i])) return;
       log.note(q.type, d.id, d.res);
-      matches.push(this.access.mask(rule, d.res));
-    }
+      matches.push(this.access.release(decision, d.res));
+    });
     const includes = await this.resolveIncludes(ctx, keys, q, matches, log);
     if (!(await this.access.chargeSearch(ctx, new Set(log.patients).size))) {
-      await this.record(ctx, { action: 'search', outcome: 'denied', resourceRefs: [q.type], patientIds: [], detail: `${detail};flag=bulk-limit` });
-      throw FhirError.tooManyRequests();
+      await deny(this.deps.audit, ctx, { action: 'search', resourceRefs: [q.type], detail: `${detail};flag=bulk-limit` }, FhirError.tooManyRequests(), { wait: true });
     }
     await this.record(ctx, { action: 'search', outcome: 'success', resourceRefs: log.refs, patientIds: log.patients, detail: detail + breakGlassSuffix(log.breakGlass) });
     return { matches, includes, total, hasMore };
@@ -245,16 +247,16 @@ export class Repository {
       const rows = await this.guard(() => this.db.selectFrom('resources').select(['id', 'version', 'body'])
         .where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', 'in', [...ids]).where('deleted', '=', false).execute());
       await this.loadPatientKeys(keys, rows.map((r) => r.body));
-      const rule = this.access.rule(ctx, 'read', type)!;
       const decoded = rows.filter((r) => r.body).map((r) => ({ id: r.id, res: JSON.parse(this.open(keys, ctx.tenantId, type, r.id, r.version, r.body!)) }));
-      const reach = this.access.scoped(rule, type) ? await this.access.reachMany(ctx, rule, type, decoded.map((d) => patientOf(d.res))) : null;
-      for (const d of decoded) {
-        const r = reach ? reach.get(patientOf(d.res)) : { breakGlass: null };
-        if (!r) continue; // an included resource the actor may not see is left out, not an error
-        if (r.breakGlass) log.breakGlass.add(r.breakGlass);
+      const patients = decoded.map((d) => patientOf(d.res));
+      // An included resource the actor may not see is left out, not an error.
+      const decision = await this.access.decide(ctx, 'read', type, patients, { refs: [], unreached: 'skip' });
+      for (const bg of decision.breakGlass) log.breakGlass.add(bg);
+      decoded.forEach((d, i) => {
+        if (!decision.allows(patients[i])) return;
         log.note(type, d.id, d.res);
-        out.push(this.access.mask(rule, d.res));
-      }
+        out.push(this.access.release(decision, d.res));
+      });
     }
     return out;
   }
@@ -493,27 +495,7 @@ export class Repository {
 
   private check(ctx: AccessContext, interaction: Interaction, type: string): void {
     if (!(SUPPORTED_TYPES as readonly string[]).includes(type)) throw FhirError.notFoundType(type);
-    if (!isAllowed(ctx.actor.role, interaction, type)) {
-      // Denials are access events too; recorded without waiting (they release no data).
-      this.deps.audit.record(ctx, { action: interaction, outcome: 'denied', resourceRefs: [type], patientIds: [] }).catch(() => {});
-      throw FhirError.forbidden(`role ${ctx.actor.role} may not ${interaction} ${type}`);
-    }
-  }
-
-  /** Per-patient decision for data about to be released: break-glass ids used, or a recorded denial. */
-  private async authorize(ctx: AccessContext, action: Interaction, type: string, rule: RoleRule, patients: (string | null)[], refs: string[]): Promise<string[]> {
-    if (!this.access.scoped(rule, type)) return [];
-    const reach = await this.access.reachMany(ctx, rule, type, patients);
-    const bg = new Set<string>();
-    for (const p of patients) {
-      const r = reach.get(p);
-      if (!r) {
-        await this.record(ctx, { action, outcome: 'denied', resourceRefs: refs, patientIds: p ? [p] : [], detail: 'scope' });
-        throw FhirError.forbidden('no care relationship with this patient (break-glass may apply)');
-      }
-      if (r.breakGlass) bg.add(r.breakGlass);
-    }
-    return [...bg];
+    this.access.permit(ctx, interaction, type);
   }
 
   /**
@@ -555,8 +537,7 @@ export class Repository {
    */
   async openBreakGlass(ctx: AccessContext, patientId: string, reason: string, minutes: number): Promise<{ id: string; expiresAt: Date }> {
     if (!can(ctx.actor.role, 'break-glass')) {
-      await this.record(ctx, { action: 'break-glass', outcome: 'denied', resourceRefs: ['Patient'], patientIds: [] });
-      throw FhirError.forbidden(`role ${ctx.actor.role} may not break the glass`);
+      await deny(this.deps.audit, ctx, { action: 'break-glass', resourceRefs: ['Patient'] }, FhirError.forbidden(`role ${ctx.actor.role} may not break the glass`), { wait: true });
     }
     if (!ID.test(patientId)) throw FhirError.badRequest('invalid resource id');
     const keys = await this.keys(ctx);

@@ -1,8 +1,8 @@
 // Tenants (data controllers: a lab company, a clinic) and their sites.
 import type { Kysely } from 'kysely';
-import type { DB } from './schema.ts';
+import type { DB } from '../core/schema.ts';
 import type { Keyring } from '../vault/keyring.ts';
-import { TENANT_ID } from '../auth/api-tokens.ts';
+import { TENANT_ID } from '../core/ids.ts';
 
 export class TenantError extends Error {}
 

@@ -7,12 +7,12 @@
 // A provider outage after the cache period refuses requests (fail closed).
 import { randomBytes, randomFillSync } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { DB } from '../store/schema.ts';
+import type { DB } from '../core/schema.ts';
 import type { KeyProvider } from './key-provider.ts';
 import { indexSubkey } from './blind-index.ts';
 import { aesGcmOpen, aesGcmSeal, HmacSha256Key, KEY_BYTES } from './aead.ts';
 import type { PatientKeyRef } from './envelope.ts';
-import { pack } from '../store/packed.ts';
+import { pack } from '../core/packed.ts';
 
 /** Unwrapped per-patient keys of one tenant, by key number; bounded, zeroed on eviction. */
 export class PatientKeyCache {

@@ -1,7 +1,7 @@
 // Builds the key provider named by the configuration (CERBERE_KEY_PROVIDER=file|pkcs11|vault).
 // HSM and Vault providers get an unwrap cache (bounded time, zeroed on eviction) in front of them,
 // so each wrapped key costs at most one HSM/Vault call per cache period.
-import type { Config } from '../config.ts';
+import type { Config } from '../core/config.ts';
 import { KeyProviderError, LocalKeyFileProvider, type KeyProvider } from './key-provider.ts';
 import { CachingKeyProvider } from './caching-provider.ts';
 

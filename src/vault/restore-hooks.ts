@@ -3,7 +3,7 @@
 // is inserted and before commit; the erasure module fills it in (e.g. delete the per-patient wrapped keys
 // listed in a shredded-key list kept outside the backup). Until then it changes nothing.
 import type { Transaction } from 'kysely';
-import type { DB } from '../store/schema.ts';
+import type { DB } from '../core/schema.ts';
 
 export interface RestoredBackup { backupId: string; createdAt: string }
 

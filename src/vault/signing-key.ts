@@ -3,7 +3,7 @@
 // created on first use.
 import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { DB } from '../store/schema.ts';
+import type { DB } from '../core/schema.ts';
 import type { KeyProvider } from './key-provider.ts';
 import { wrapContext } from './keyring.ts';
 

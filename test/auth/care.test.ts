@@ -4,9 +4,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { testEnv, testApp, tenantWithToken, type TestEnv, DB_LABEL } from '../helpers.ts';
-import { systemContext, type AccessContext } from '../../src/audit/context.ts';
+import { systemContext, type AccessContext } from '../../src/core/context.ts';
 import { parseSearch } from '../../src/fhir/search-query.ts';
-import { listBreakGlass, linkDate } from '../../src/auth/access-decision.ts';
+import { listBreakGlass } from '../../src/access/break-glass.ts';
+import { linkDate } from '../../src/access/care-links.ts';
 import { runCommand } from '../../src/cli/commands.ts';
 import { contextFor, seedFixture, template, type Fixture } from './fixtures.ts';
 

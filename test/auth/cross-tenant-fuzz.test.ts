@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { testEnv, testApp, tenantWithToken, type TestEnv, DB_LABEL } from '../helpers.ts';
 import { createApiToken } from '../../src/auth/api-tokens.ts';
-import { systemContext, type AccessContext } from '../../src/audit/context.ts';
+import { systemContext, type AccessContext } from '../../src/core/context.ts';
 import { contextFor, seedFixture, TYPES, type Fixture } from './fixtures.ts';
 
 const N = Number(process.env.FUZZ_N ?? 1000);

@@ -1,10 +1,10 @@
 // Shared setup of the authorization tests: a tenant with one patient and one resource of every
 // type, all related to one practitioner and one site, and access contexts for every role.
-import type { AccessContext } from '../../src/audit/context.ts';
-import { systemContext } from '../../src/audit/context.ts';
+import type { AccessContext } from '../../src/core/context.ts';
+import { systemContext } from '../../src/core/context.ts';
 import type { Services } from '../../src/services.ts';
 import { createTenant } from '../../src/store/tenants.ts';
-import { SITE_TAG_SYSTEM } from '../../src/auth/access-decision.ts';
+import { SITE_TAG_SYSTEM } from '../../src/access/care-links.ts';
 
 export const CLINICAL_EXT = { url: 'http://example.org/fhir/StructureDefinition/blood-group', valueString: 'O+' };
 

@@ -4,9 +4,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { testEnv, type TestEnv, DB_LABEL } from '../helpers.ts';
-import { INTERACTIONS, POLICY, ROLES, ruleFor, type Interaction } from '../../src/auth/policy.ts';
-import { REDACTED } from '../../src/auth/access-decision.ts';
-import { systemContext } from '../../src/audit/context.ts';
+import { INTERACTIONS, POLICY, ROLES, ruleFor, type Interaction } from '../../src/access/policy.ts';
+import { REDACTED } from '../../src/access/decider.ts';
+import { systemContext } from '../../src/core/context.ts';
 import { FhirError } from '../../src/fhir/outcome.ts';
 import { parseSearch } from '../../src/fhir/search-query.ts';
 import { contextFor, seedFixture, template, TYPES, type Fixture } from './fixtures.ts';

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hashRaw, parseOptions, Algorithm } from '@node-rs/argon2';
 import { argon2Busy, setArgon2Concurrency, setLoginCheckBudget, takeLoginCheck, breachedList, checkPasswordPolicy, hashPassword, isBreached, MIN_ARGON2, needsRehash, PasswordPolicyError, verifyPassword } from '../../src/auth/passwords.ts';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/core/config.ts';
 
 test('argon2id known answer (reference implementation test vector; RFC 9106 needs associated data, which @node-rs/argon2 does not expose)', async () => {
   // phc-winner-argon2 src/test.c, Argon2id v1.3: "password", "somesalt", t=2, m=2^16 KiB, p=1.

@@ -8,7 +8,7 @@ import { CachingKeyProvider } from '../../src/vault/caching-provider.ts';
 import { VaultTransitProvider } from '../../src/vault/vault-provider.ts';
 import { runDoctor, parseNpmAudit, type Check } from '../../src/cli/doctor.ts';
 import { runCommand } from '../../src/cli/commands.ts';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/core/config.ts';
 import { FakeVault } from '../vault/fake-vault.ts';
 
 const clean = async () => ({ status: 'ok' as const, counts: { info: 0, low: 0, moderate: 0, high: 0, critical: 0 } });

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { testEnv, tenantWithToken, type TestEnv, DB_LABEL } from '../helpers.ts';
 import { runCommand } from '../../src/cli/commands.ts';
-import type { AccessContext } from '../../src/audit/context.ts';
+import type { AccessContext } from '../../src/core/context.ts';
 
 const L = `[${DB_LABEL}]`;
 let env: TestEnv;

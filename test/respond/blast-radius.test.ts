@@ -11,8 +11,8 @@ import type { FastifyInstance } from 'fastify';
 import { testEnv, testApp, tenantWithToken, type TestEnv, DB_LABEL } from '../helpers.ts';
 import { createApiToken } from '../../src/auth/api-tokens.ts';
 import { validateResource } from '../../src/fhir/validate.ts';
-import type { AccessContext } from '../../src/audit/context.ts';
-import type { AccessEvent } from '../../src/audit/recorder.ts';
+import type { AccessContext } from '../../src/core/context.ts';
+import type { AccessEvent } from '../../src/audit/record/recorder.ts';
 import { computeBlastRadius, eventCategories, normaliseCidr, toBundle, toCsv, toParameters, type BlastCriteria } from '../../src/respond/blast-radius.ts';
 import { runCommand } from '../../src/cli/commands.ts';
 

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { testEnv, testApp, tenantWithToken, type TestEnv, DB_LABEL } from '../helpers.ts';
 import { createApiToken } from '../../src/auth/api-tokens.ts';
 import { validateResource } from '../../src/fhir/validate.ts';
-import { dateRange, toAuditEvent } from '../../src/audit/audit-event.ts';
+import { dateRange, toAuditEvent } from '../../src/audit/read/audit-event.ts';
 
 let env: TestEnv;
 let app: FastifyInstance;

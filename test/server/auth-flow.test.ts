@@ -9,7 +9,7 @@ import { SignJWT, exportJWK } from 'jose';
 import type { FastifyInstance } from 'fastify';
 import { testEnv, type TestEnv, DB_LABEL } from '../helpers.ts';
 import { createTenant, addSite } from '../../src/store/tenants.ts';
-import { systemContext } from '../../src/audit/context.ts';
+import { systemContext } from '../../src/core/context.ts';
 import { runCommand } from '../../src/cli/commands.ts';
 import { buildApp } from '../../src/server/app.ts';
 import { totpNow } from '../../src/auth/totp.ts';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { testEnv, type TestEnv } from '../helpers.ts';
 import { createTenant } from '../../src/store/tenants.ts';
-import { systemContext } from '../../src/audit/context.ts';
+import { systemContext } from '../../src/core/context.ts';
 import { buildApp } from '../../src/server/app.ts';
 import { totpNow } from '../../src/auth/totp.ts';
 import { SoftAuthenticator } from '../auth/soft-authenticator.ts';

@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { testEnv, tenantWithToken, testApp, type TestEnv, DB_LABEL } from '../helpers.ts';
 import { createApiToken } from '../../src/auth/api-tokens.ts';
-import { systemContext } from '../../src/audit/context.ts';
+import { systemContext } from '../../src/core/context.ts';
 import { runCommand } from '../../src/cli/commands.ts';
-import { openCheckpoint, parseVerifierKey } from '../../src/audit/note.ts';
-import { decodeEntryBundle, entryBundlePath, splitHashTile, tilePath, tileWidth, TILE_WIDTH, TILE_HEIGHT } from '../../src/audit/tiles.ts';
-import { logView } from '../../src/audit/log-view.ts';
-import { inclusionFrom, leafHash, nodeHash, verifyConsistency, verifyInclusion, type NodeSource } from '../../src/audit/merkle.ts';
+import { openCheckpoint, parseVerifierKey } from '../../src/audit/log/note.ts';
+import { decodeEntryBundle, entryBundlePath, splitHashTile, tilePath, tileWidth, TILE_WIDTH, TILE_HEIGHT } from '../../src/audit/log/tiles.ts';
+import { logView } from '../../src/audit/log/log-view.ts';
+import { inclusionFrom, leafHash, nodeHash, verifyConsistency, verifyInclusion, type NodeSource } from '../../src/audit/log/merkle.ts';
 
 let env: TestEnv;
 let app: FastifyInstance;

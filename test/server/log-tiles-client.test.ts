@@ -13,8 +13,8 @@ import { verifyWholeLog, type Fetch } from '../tlog-client.ts';
 import { createApiToken } from '../../src/auth/api-tokens.ts';
 import { runCommand } from '../../src/cli/commands.ts';
 import { ensureDemo } from '../../src/main.ts';
-import { APPEND_SQL, appendParams, pgTextArray } from '../../src/audit/append-sql.ts';
-import type { Config } from '../../src/config.ts';
+import { APPEND_SQL, appendParams, pgTextArray } from '../../src/audit/record/append-sql.ts';
+import type { Config } from '../../src/core/config.ts';
 
 const L = `[${DB_LABEL}]`;
 const tesseraDir = path.resolve(import.meta.dirname, '..', '..', '..', 'shared', 'testvectors', 'tessera-log');

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { testEnv, type TestEnv } from '../helpers.ts';
 import { createTenant } from '../../src/store/tenants.ts';
 import { buildApp } from '../../src/server/app.ts';
-import { loadConfig, ConfigError } from '../../src/config.ts';
+import { loadConfig, ConfigError } from '../../src/core/config.ts';
 
 const envs: TestEnv[] = [];
 after(async () => { for (const e of envs) await e.close(); });

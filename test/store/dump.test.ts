@@ -8,13 +8,13 @@ import { spawnSync } from 'node:child_process';
 import { testEnv, DB_LABEL, PG_URL } from '../helpers.ts';
 import { createTenant } from '../../src/store/tenants.ts';
 import { seedTenant } from '../../src/seed/seed.ts';
-import { systemContext } from '../../src/audit/context.ts';
+import { systemContext } from '../../src/core/context.ts';
 import { parseSearch } from '../../src/fhir/search-query.ts';
-import { jobOptions, runKeyJob, startRotation } from '../../src/vault/rotation.ts';
-import { erasePatient } from '../../src/vault/erasure.ts';
+import { jobOptions, runKeyJob, startRotation } from '../../src/ops/rotation.ts';
+import { erasePatient } from '../../src/ops/erasure.ts';
 import { openEnvelope } from '../../src/vault/envelope.ts';
 import { unwrapPatientKey, wrapContext, TenantKeys } from '../../src/vault/keyring.ts';
-import { bodyPatientKeyNo, resourceAad } from '../../src/store/cipher.ts';
+import { bodyPatientKeyNo, resourceAad } from '../../src/vault/resource-cipher.ts';
 
 function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {

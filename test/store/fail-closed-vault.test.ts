@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { testEnv, tenantWithToken, testApp, type TestEnv, DB_LABEL } from '../helpers.ts';
 import { FakeVault } from '../vault/fake-vault.ts';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/core/config.ts';
 import { createKeyProvider } from '../../src/vault/provider-factory.ts';
 import { CachingKeyProvider } from '../../src/vault/caching-provider.ts';
 import type { VaultTransitProvider } from '../../src/vault/vault-provider.ts';

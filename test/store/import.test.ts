@@ -4,12 +4,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { testEnv, tenantWithToken, type TestEnv, DB_LABEL } from '../helpers.ts';
-import { systemContext } from '../../src/audit/context.ts';
+import { systemContext } from '../../src/core/context.ts';
 import { createGenerator } from '../../src/seed/synthetic.ts';
-import { bodyPatientKeyNo } from '../../src/store/cipher.ts';
+import { bodyPatientKeyNo } from '../../src/vault/resource-cipher.ts';
 import { parseSearch } from '../../src/fhir/search-query.ts';
 import { resourceTokens } from '../../src/store/indexer.ts';
-import { withCompartmentToken } from '../../src/auth/access-decision.ts';
+import { withCompartmentToken } from '../../src/access/care-links.ts';
 
 let env: TestEnv;
 before(async () => { env = await testEnv(); });

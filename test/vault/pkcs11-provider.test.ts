@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/core/config.ts';
 import { createKeyProvider } from '../../src/vault/provider-factory.ts';
 import { Pkcs11Provider, loadPkcs11js } from '../../src/vault/pkcs11-provider.ts';
 import { CachingKeyProvider } from '../../src/vault/caching-provider.ts';

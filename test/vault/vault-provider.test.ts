@@ -5,7 +5,7 @@ import { FakeVault } from './fake-vault.ts';
 import { VaultTransitProvider } from '../../src/vault/vault-provider.ts';
 import { CachingKeyProvider } from '../../src/vault/caching-provider.ts';
 import { KeyProviderError } from '../../src/vault/key-provider.ts';
-import { loadConfig, ConfigError } from '../../src/config.ts';
+import { loadConfig, ConfigError } from '../../src/core/config.ts';
 import { createKeyProvider } from '../../src/vault/provider-factory.ts';
 
 const vault = new FakeVault();
