@@ -18,12 +18,17 @@ import { arr, compartmentToken, compartmentTokens, linkDate, linksOf, LINK_SOURC
 import { breakGlassAad } from './break-glass.ts';
 import type { AccessRecorder } from '../core/access-event.ts';
 import { deny, denyNow } from './denials.ts';
+import { budgetExempt, type ReleaseBudgets } from './release-budget.ts';
 
 /**
- * How many more patients this unit of work may release. Always 'unlimited' today: the Watch issue fills
- * it (per-account and per-token release budgets, mass-extraction cut-off) without touching the callers.
+ * The principal's patient-release budget after this unit of work (release-budget.ts): 'unlimited' for
+ * internal jobs; otherwise the unexplained patients released in the window and the limit. A unit that
+ * would pass the limit is refused before deciding returns (429), and the credential is suspended.
  */
-export type ReleaseBudget = 'unlimited' | { remaining: number };
+export type ReleaseBudget = 'unlimited' | { used: number; limit: number };
+
+/** Called when a principal's budget is spent (the Watch head alerts and suspends), before the 429. */
+export type BudgetSpentHook = (ctx: AccessContext, used: number, limit: number, requested: number) => Promise<void>;
 
 /** One access decision for one unit of work (decide()). */
 export interface Decision {
@@ -51,6 +56,9 @@ interface CacheEntry { reach: Reach | null; until: number; gen: number }
 const POSITIVE_MS = 30_000;
 const NEGATIVE_MS = 5_000;
 
+/** What explains a patient for the budget under a tenant-wide rule: the actor's care relationships or a break-glass. */
+const CARE_RULE: RoleRule = { types: ['Patient'], interactions: ['read'], scope: 'care' };
+
 const actorKey = (ctx: AccessContext) => `${ctx.actor.kind}:${ctx.actor.id}`;
 const sitesOf = (ctx: AccessContext): string[] => {
   const s = ctx.actor.siteIds?.length ? ctx.actor.siteIds : ctx.actor.siteId ? [ctx.actor.siteId] : [];
@@ -62,7 +70,10 @@ export class AccessDecider {
   /** Bumped when a patient's relationships or break-glass change here (other instances: within the TTL). */
   private readonly gens = new Map<string, number>();
 
-  constructor(private readonly db: Kysely<DB>, private readonly limits: AuthzLimits, private readonly recorder: AccessRecorder) {}
+  /** Set by the Watch head once it exists (services.ts). */
+  onBudgetSpent: BudgetSpentHook | null = null;
+
+  constructor(private readonly db: Kysely<DB>, private readonly limits: AuthzLimits, private readonly recorder: AccessRecorder, readonly budgets: ReleaseBudgets | null = null) {}
 
   // ---- the decision ------------------------------------------------------------------------
 
@@ -83,7 +94,10 @@ export class AccessDecider {
     opts: { refs: string[]; unreached: 'deny' | 'skip' }): Promise<Decision> {
     const rule = this.permit(ctx, interaction, type);
     const mask = rule.mask ?? [];
-    if (!this.scoped(rule, type)) return { rule, breakGlass: [], mask, budget: 'unlimited', allows: () => true };
+    if (!this.scoped(rule, type)) {
+      const budget = await this.charge(ctx, interaction, patients, null, opts.refs);
+      return { rule, breakGlass: [], mask, budget, allows: () => true };
+    }
     const reach = await this.reachMany(ctx, rule, type, patients);
     const bg = new Set<string>();
     for (const p of patients) {
@@ -95,7 +109,32 @@ export class AccessDecider {
       }
       if (r!.breakGlass) bg.add(r!.breakGlass);
     }
-    return { rule, breakGlass: [...bg], mask, budget: 'unlimited', allows: (p) => !!reach.get(p) };
+    // A scoped rule reached each released patient through care, the own record or break-glass: explained.
+    const budget = await this.charge(ctx, interaction, patients.filter((p) => reach.get(p)), reach, opts.refs);
+    return { rule, breakGlass: [...bg], mask, budget, allows: (p) => !!reach.get(p) };
+  }
+
+  /**
+   * Counts the unit's unexplained patients against the principal's release budget; refuses the whole unit
+   * (recorded denial `budget=spent`, the Watch hook, then 429) when they would pass the limit. Patients the
+   * budget already counted cost nothing; for tenant-wide rules the others are explained only by a care
+   * relationship at the actor's sites or with its practitioner, or a break-glass (not by the role's breadth).
+   */
+  private async charge(ctx: AccessContext, interaction: Interaction, released: (string | null)[], reach: Map<string | null, Reach | null> | null, refs: string[]): Promise<ReleaseBudget> {
+    if (!this.budgets || budgetExempt(ctx)) return 'unlimited';
+    const unknown = this.budgets.unknown(ctx, released.filter((p): p is string => !!p));
+    if (!unknown.length) return { used: 0, limit: await this.budgets.limitOf(ctx.tenantId, ctx.actor.kind, ctx.actor.id) };
+    let explained = reach;
+    if (!explained) explained = await this.reachMany(ctx, CARE_RULE, 'Patient', unknown);
+    const unexplained = unknown.filter((p) => !explained!.get(p));
+    let c;
+    try { c = await this.budgets.charge(ctx, unexplained); } catch {
+      throw FhirError.serviceUnavailable('database unavailable');
+    }
+    if (c.allowed) return { used: c.used, limit: c.limit };
+    await this.onBudgetSpent?.(ctx, c.used, c.limit, unexplained.length).catch(() => {});
+    return deny(this.recorder, ctx, { action: interaction, resourceRefs: refs, detail: `budget=spent;used=${c.used};limit=${c.limit};requested=${unexplained.length}` },
+      FhirError.budgetSpent(c.limit), { wait: true });
   }
 
   /** The released copy of a resource under a decision (masked elements removed, labelled REDACTED). */

@@ -52,6 +52,10 @@ export class FhirError extends Error {
   static tooManyRequests(): FhirError {
     return tooManyRequests();
   }
+  /** The principal's patient-release budget is spent: 429, and the credential is suspended. */
+  static budgetSpent(limit: number): FhirError {
+    return new FhirError(429, [{ severity: 'error', code: 'throttled', diagnostics: `release budget spent: this credential has received ${limit} patients without a care relationship; it is suspended until an administrator restores it` }]);
+  }
 }
 
 function err(status: number, code: IssueCode, diagnostics: string, expression?: string | string[]): FhirError {
