@@ -4,7 +4,9 @@
 // with purpose ETREAT for an (actor, patient) pair. Per actor:
 // - 3 or more openings in 24 hours, or 6 in 7 days: high (an emergency outside one's care is rare;
 //   a habit is not an emergency);
-// - an opening on a patient who is the actor's household, namesake, coworker or a VIP: high, at once;
+// - an opening on a patient who is the actor's household or coworker: high, at once (a relative's or
+//   colleague's emergency is someone else's to handle). A VIP or a namesake has emergencies too:
+//   those openings are left to the context, habit and reason rules;
 // - an opening on a patient with no care event anywhere in the tenant (order, appointment, specimen,
 //   result: CareOracle.lastActivity) in the 24 hours before it: high, at once. A real emergency is
 //   a patient being treated now, somewhere in the network; one without any trace is an alibi;
@@ -67,7 +69,7 @@ export class BreakGlassDetector implements Detector {
     }
     for (const p of fresh) {
       const aff = this.affinity?.affinity(e.tenantId, e.actor, p);
-      if (aff) out.push(candidate(e, 'break-glass', 'high', 1, [e.position], `${who(e)} broke the glass on a patient marked ${aff} to them`));
+      if (aff === 'household' || aff === 'coworker') out.push(candidate(e, 'break-glass', 'high', 1, [e.position], `${who(e)} broke the glass on a patient marked ${aff} to them`));
       if (explicit && this.care?.lastActivity) {
         const at = this.care.lastActivity(e.tenantId, p);
         if (at === null || at < t - CONTEXT_MS) out.push(candidate(e, 'break-glass', 'high', 1, [e.position], `${who(e)} broke the glass on a patient with no care event in the network in the last 24 hours`));

@@ -11,7 +11,10 @@
 //   raises an alert at once: the relationship itself is the signal. For a household pair the site's
 //   care link is not enough (a relative in care at one's own site is the easiest snooping): only the
 //   actor's own documented work ('work': an order, appointment, specimen or result it wrote itself),
-//   the own record or a break-glass (reviewed by the break-glass rule) explain it;
+//   the own record or a break-glass (reviewed by the break-glass rule) explain it. If the relative is
+//   being seen today (a care event in the network in the last 24 h, CareOracle.lastActivity) the
+//   technician taking their specimen writes it a minute later: such a pair is asked again 5 minutes
+//   after the access and raised then if the actor's own work still does not explain it;
 // - count: first-time unexplained pairs per credential in a rolling hour above
 //   max(20, median + 6·MAD of its own past hours, 2 × its busiest past hour) raise an alert: medium,
 //   high beyond twice the limit.
@@ -20,7 +23,7 @@
 // Severity: medium (high for a VIP or twice the limit); no patient id in any summary.
 import { DistinctWindow, LruMap, Ring, madSigma, median } from './bounded.ts';
 import {
-  HOUR, OPEN_ACTIONS, candidate, credentialOf, justifies, who,
+  DAY, HOUR, OPEN_ACTIONS, candidate, credentialOf, justifies, who,
   type Affinity, type AffinityOracle, type AlertCandidate, type CareOracle, type CommittedAccessEvent, type Detector, type Explanation,
 } from './types.ts';
 
@@ -38,6 +41,8 @@ export interface ExplanationOptions {
 }
 
 interface Pending { e: CommittedAccessEvent; patientId: string; due: number }
+
+export const LATE_MS = 5 * 60_000;
 interface ActorState { window: DistinctWindow; hour: number; peak: number; history: Ring; evidence: number[]; cached: number | null }
 
 export class ExplanationDetector implements Detector {
@@ -47,6 +52,8 @@ export class ExplanationDetector implements Detector {
   private readonly seen: LruMap<string, true>;
   private readonly actors: LruMap<string, ActorState>;
   private readonly pending: Pending[] = [];
+  /** Household pairs in care at the site whose relative is being seen today: asked again after 5 minutes. */
+  private readonly late: Pending[] = [];
   /** Affinity pairs alerted, and when: one alert per pair and hour. */
   private readonly raisedPairs: LruMap<string, number>;
 
@@ -75,6 +82,11 @@ export class ExplanationDetector implements Detector {
   tick(now: Date): AlertCandidate[] {
     const out: AlertCandidate[] = [];
     const t = now.getTime();
+    while (this.late.length && this.late[0].due <= t) {
+      const { e, patientId } = this.late.shift()!;
+      if (explainsPair(this.care.explain(e.tenantId, e.actor, patientId), 'household')) continue;
+      out.push(this.affinityAlert(e, patientId, 'household', 'with no work of their own on it within 5 minutes', now));
+    }
     while (this.pending.length && this.pending[0].due <= t) {
       const { e, patientId } = this.pending.shift()!;
       const cred = credentialOf(e);
@@ -88,8 +100,9 @@ export class ExplanationDetector implements Detector {
       const last = aff ? this.raisedPairs.get(key) : undefined;
       if (aff && (last === undefined || t - last >= HOUR)) {
         this.raisedPairs.set(key, t);
-        out.push(candidate(e, 'unexplained', aff === 'vip' ? 'high' : 'medium', 1, [e.position],
-          `${who(e)} opened the record of a patient marked ${aff} to them, ${justifies(x) ? 'with no work of their own on it' : 'with no care relationship'}`, now));
+        const seenToday = (this.care.lastActivity?.(e.tenantId, patientId) ?? -Infinity) >= e.at.getTime() - DAY;
+        if (aff === 'household' && justifies(x) && seenToday) { if (this.late.length < 100_000) this.late.push({ e, patientId, due: e.at.getTime() + LATE_MS }); }
+        else out.push(this.affinityAlert(e, patientId, aff, justifies(x) ? 'with no work of their own on it' : 'with no care relationship', now));
       }
       if (!first) continue;
       if (justifies(x)) continue;
@@ -106,6 +119,10 @@ export class ExplanationDetector implements Detector {
       }
     }
     return out;
+  }
+
+  private affinityAlert(e: CommittedAccessEvent, _patientId: string, aff: Affinity, why: string, now: Date): AlertCandidate {
+    return candidate(e, 'unexplained', aff === 'vip' ? 'high' : 'medium', 1, [e.position], `${who(e)} opened the record of a patient marked ${aff} to them, ${why}`, now);
   }
 
   private affinityOf(e: CommittedAccessEvent, patientId: string): Affinity {
