@@ -8,7 +8,8 @@
 // unexplained it counts as a first-time unexplained (actor, patient) pair.
 // - affinity: a pair whose patient is the actor's household, coworker, namesake or a VIP
 //   (AffinityOracle, from blind indexes and account links) and still unexplained after the grace
-//   raises an alert at once: the relationship itself is the signal. For a household pair the site's
+//   raises an alert at once: the relationship itself is the signal (each open is looked at: the same
+//   pair opened again an hour or more after its alert is raised again). For a household pair the site's
 //   care link is not enough (a relative in care at one's own site is the easiest snooping): only the
 //   actor's own documented work ('work': an order, appointment, specimen or result it wrote itself),
 //   the own record or a break-glass (reviewed by the break-glass rule) explain it. If the relative is
@@ -85,7 +86,7 @@ export class ExplanationDetector implements Detector {
     while (this.late.length && this.late[0].due <= t) {
       const { e, patientId } = this.late.shift()!;
       if (explainsPair(this.care.explain(e.tenantId, e.actor, patientId), 'household')) continue;
-      out.push(this.affinityAlert(e, patientId, 'household', 'with no work of their own on it within 5 minutes', now));
+      out.push(this.affinityAlert(e, 'household', 'with no work of their own on it within 5 minutes', now));
     }
     while (this.pending.length && this.pending[0].due <= t) {
       const { e, patientId } = this.pending.shift()!;
@@ -102,7 +103,7 @@ export class ExplanationDetector implements Detector {
         this.raisedPairs.set(key, t);
         const seenToday = (this.care.lastActivity?.(e.tenantId, patientId) ?? -Infinity) >= e.at.getTime() - DAY;
         if (aff === 'household' && justifies(x) && seenToday) { if (this.late.length < 100_000) this.late.push({ e, patientId, due: e.at.getTime() + LATE_MS }); }
-        else out.push(this.affinityAlert(e, patientId, aff, justifies(x) ? 'with no work of their own on it' : 'with no care relationship', now));
+        else out.push(this.affinityAlert(e, aff, justifies(x) ? 'with no work of their own on it' : 'with no care relationship', now));
       }
       if (!first) continue;
       if (justifies(x)) continue;
@@ -121,7 +122,7 @@ export class ExplanationDetector implements Detector {
     return out;
   }
 
-  private affinityAlert(e: CommittedAccessEvent, _patientId: string, aff: Affinity, why: string, now: Date): AlertCandidate {
+  private affinityAlert(e: CommittedAccessEvent, aff: Affinity, why: string, now: Date): AlertCandidate {
     return candidate(e, 'unexplained', aff === 'vip' ? 'high' : 'medium', 1, [e.position], `${who(e)} opened the record of a patient marked ${aff} to them, ${why}`, now);
   }
 
