@@ -97,9 +97,11 @@ export function attacks(w: World, r: Rand, days: number, perScenario: number): A
         case 'break-glass-abuse': {
           const st = pick(r, w.staff.filter((s) => s.role === 'lab_technician' || s.role === 'biologist'));
           const t0 = when(8, 12);
+          // A reason pasted from one opening to the next (its keyed hash repeats).
+          const reason = Math.floor(r() * 2 ** 32).toString(16).padStart(8, '0');
           order.slice(0, int(r, 3, 5)).forEach((p, j) => {
             const t = t0 + j * int(r, 20, 60) * MIN;
-            asStaff(st, t, 'break-glass', [p], { purpose: 'ETREAT', breakGlassMinutes: 60, detail: 'break-glass=bg;minutes=60;flag=review' });
+            asStaff(st, t, 'break-glass', [p], { purpose: 'ETREAT', breakGlassMinutes: 60, detail: `break-glass=bg;minutes=60;flag=review;reason=${reason}` });
             asStaff(st, t + 30_000, 'read', [p], { purpose: 'ETREAT' });
           });
           break;

@@ -6,10 +6,21 @@
 // office or from home in the evening, patients read their own results from anywhere at any hour,
 // a results-viewer integration fetches each released report, staff mistype passwords and MFA
 // codes, and now and then someone breaks the glass in a real emergency.
+import { justifies } from '../../src/detect/types.ts';
 import type { AccessAttempt } from './sink.ts';
 import { DAY, HOUR, MIN, T0, TENANT, int, pick, type Patient, type Rand, type Staff, type World } from './world.ts';
 
-export function legitWorkload(w: World, r: Rand, days: number): AccessAttempt[] {
+export interface LegitOptions {
+  /**
+   * Share of front-desk bookings for which the receptionist opens the record (read by id) before
+   * the booking is written. By default the booking is made from the search row (name and birth
+   * date are on it) and the record is opened from the booked appointment: see docs/detection.md.
+   */
+  openBeforeBooking?: number;
+}
+
+export function legitWorkload(w: World, r: Rand, days: number, lo: LegitOptions = {}): AccessAttempt[] {
+  const openFirst = lo.openBeforeBooking ?? 0;
   const out: AccessAttempt[] = [];
   const bySite = new Map(w.sites.map((s) => [s, w.staff.filter((x) => x.siteId === s)]));
   const physicianOf = new Map(w.staff.filter((s) => s.role === 'physician').map((s) => [s.practitioner!, s]));
@@ -51,11 +62,21 @@ export function legitWorkload(w: World, r: Rand, days: number): AccessAttempt[] 
       session: `tok|${tok.id}|${Math.floor(t / HOUR)}`, ...extra,
     });
   };
-  // Front-desk searches are by name, given name and birth date: the patient and now and then a namesake or two.
+  // Front-desk searches on the phone are by family name and birth date (the staff search form):
+  // the patient and now and then a namesake or two (a birth date not given or mistyped). At the desk
+  // the patient's health card is read: a search by identifier (NIR) finds the patient alone.
   const nameSearch = (st: Staff, t: number, p: Patient) => {
     const namesakes = w.search(p.surname, 50).filter((x) => x !== p.id);
     const extra = r() < 0.3 ? namesakes.slice(0, int(r, 1, 2)) : [];
     push(st, t, 'search', [p.id, ...extra]);
+  };
+  const cardSearch = (st: Staff, t: number, p: Patient) => push(st, t, 'search', [p.id]);
+  /** A booking after a lookup: from the search row (the record opened after it), or the record opened first. */
+  const book = (st: Staff, t: number, tBook: number, site: string, p: Patient, kind: 'appointment' = 'appointment') => {
+    const first = r() < openFirst;
+    if (first) push(st, t, 'read', [p.id]);
+    push(st, tBook, 'create', [p.id], { links: [{ patientId: p.id, link: { site, practitioner: null, kind } }] });
+    if (!first) push(st, tBook + int(r, 5, 30) * 1000, 'read', [p.id]);
   };
   const workTime = (day: number, from: number, to: number) => T0 + day * DAY + from * HOUR + Math.floor(r() * (to - from) * HOUR);
 
@@ -83,14 +104,20 @@ export function legitWorkload(w: World, r: Rand, days: number): AccessAttempt[] 
         // Booking: most by phone earlier in the day, the rest walk in; a lookup, then the booking 20 s to 3 min later.
         const rc = pick(r, rec);
         const tb = r() < 0.6 ? Math.max(T0 + d * DAY + 7 * HOUR, tv - int(r, 1, 6) * HOUR) : tv;
-        nameSearch(rc, tb, p);
-        push(rc, tb + 15_000, 'read', [p.id]);
-        push(rc, tb + int(r, 20, 180) * 1000, 'create', [p.id], { links: [{ patientId: p.id, link: { site, practitioner: null, kind: 'appointment' } }] });
-        if (tb !== tv) { nameSearch(rc, tv, p); push(rc, tv + 10_000, 'read', [p.id]); }
+        if (tb !== tv) {
+          nameSearch(rc, tb, p);
+          book(rc, tb + 15_000, tb + int(r, 20, 180) * 1000, site, p);
+          cardSearch(rc, tv, p); push(rc, tv + 10_000, 'read', [p.id]);
+        } else {
+          // A walk-in with the physician's order (in care at the site): card, record, registration.
+          cardSearch(rc, tv, p);
+          push(rc, tv + 15_000, 'read', [p.id]);
+          push(rc, tv + int(r, 20, 180) * 1000, 'create', [p.id], { links: [{ patientId: p.id, link: { site, practitioner: null, kind: 'appointment' } }] });
+        }
         // Specimen at the bench.
         const tt = tv + int(r, 5, 40) * MIN;
         const tc = pick(r, tech);
-        const worklist = [p.id, ...Array.from({ length: int(r, 3, 12) }, () => pick(r, home).id).filter((x) => w.explain(TENANT, w.staffActor(tc), x) === 'care')];
+        const worklist = [p.id, ...Array.from({ length: int(r, 3, 12) }, () => pick(r, home).id).filter((x) => justifies(w.explain(TENANT, w.staffActor(tc), x)))];
         push(tc, tt, 'search', [...new Set(worklist)]);
         push(tc, tt + 30_000, 'read', [p.id]);
         push(tc, tt + 90_000, 'create', [p.id], { links: [{ patientId: p.id, link: { site, practitioner: null, kind: 'specimen' } }] });
@@ -138,13 +165,11 @@ export function legitWorkload(w: World, r: Rand, days: number): AccessAttempt[] 
         for (let k = int(r, 3, 8); k > 0; k--) {
           const t = workTime(d, 8, weekend ? 12 : 18);
           w.now = t;
-          const inCare = home.filter((x, j) => j % 7 === k % 7 && w.explain(TENANT, w.staffActor(rc), x.id) === 'care');
+          const inCare = home.filter((x, j) => j % 7 === k % 7 && justifies(w.explain(TENANT, w.staffActor(rc), x.id)));
           const p = r() < 0.7 && inCare.length ? pick(r, inCare) : pick(r, home);
           nameSearch(rc, t, p);
-          push(rc, t + 20_000, 'read', [p.id]);
-          if (w.explain(TENANT, w.staffActor(rc), p.id) !== 'care') {
-            push(rc, t + int(r, 40, 240) * 1000, 'create', [p.id], { links: [{ patientId: p.id, link: { site, practitioner: null, kind: 'appointment' } }] });
-          }
+          if (!justifies(w.explain(TENANT, w.staffActor(rc), p.id))) book(rc, t + 20_000, t + int(r, 40, 240) * 1000, site, p);
+          else push(rc, t + 20_000, 'read', [p.id]);
         }
       }
       // Night shift at site 0: the technician works the specimens of the day.
@@ -154,16 +179,22 @@ export function legitWorkload(w: World, r: Rand, days: number): AccessAttempt[] 
       }
       // Weekly cohort export by the biologist (20-80 patients of the site in care).
       if (d % 7 === s % 7) {
-        const cohort = [...new Set(home.filter((p) => w.explain(TENANT, w.staffActor(bio), p.id) === 'care').slice(0, int(r, 20, 80)).map((p) => p.id))];
+        const cohort = [...new Set(home.filter((p) => justifies(w.explain(TENANT, w.staffActor(bio), p.id))).slice(0, int(r, 20, 80)).map((p) => p.id))];
         push(bio, workTime(d, 9, 16), 'export.request', cohort, { detail: `export=exp-${d}-${s} patients=${cohort.length} approval=not-required`, resourceRefs: [] });
       }
     });
-    // An emergency now and then: a technician, biologist or physician breaks the glass, then reads.
+    // An emergency now and then: a patient treated urgently somewhere in the network (a STAT order at
+    // a site), and a technician, biologist or physician without care for them breaks the glass to see
+    // earlier results, with a reason of their own (the server seals it; the event carries its keyed
+    // hash `reason=<8 hex>`), then reads.
     if (r() < 0.4) {
       const st = pick(r, w.staff.filter((x) => ['lab_technician', 'biologist', 'physician'].includes(x.role)));
       const p = pick(r, live);
       const t = workTime(d, 8, 19);
-      push(st, t, 'break-glass', [p.id], { purpose: 'ETREAT', breakGlassMinutes: 60, detail: 'break-glass=bg;minutes=60;flag=review' });
+      const doc = physicianOf.get(p.gp)!;
+      push(doc, t - int(r, 2, 60) * MIN, 'create', [p.id], { links: [{ patientId: p.id, link: { site: pick(r, w.sites), practitioner: p.gp, kind: 'order' } }] });
+      const reason = Math.floor(r() * 2 ** 32).toString(16).padStart(8, '0');
+      push(st, t, 'break-glass', [p.id], { purpose: 'ETREAT', breakGlassMinutes: 60, detail: `break-glass=bg;minutes=60;flag=review;reason=${reason}` });
       for (let k = int(r, 1, 3); k > 0; k--) push(st, t + k * int(r, 30, 300) * 1000, 'read', [p.id], { purpose: 'ETREAT' });
     }
   }

@@ -28,7 +28,7 @@ export interface AccessAttempt {
   /** Legitimate session, or null. */
   session: string | null;
   /** Care relationships this attempt creates when it succeeds (an order, a booking, a result). */
-  links?: { patientId: string; link: Omit<Link, 'at'> }[];
+  links?: { patientId: string; link: Omit<Link, 'at' | 'by'> }[];
   /** Minutes of break-glass this attempt opens on its patient. */
   breakGlassMinutes?: number;
 }
@@ -52,7 +52,7 @@ export class InMemorySink implements AccessSink {
     let charge: ChargeResult | null = null;
     // A write that creates a care relationship (a booking, an order) or a break-glass explains itself.
     if (outcome === 'success') {
-      for (const l of a.links ?? []) this.world.addLink(l.patientId, { ...l.link, at: a.at });
+      for (const l of a.links ?? []) this.world.addLink(l.patientId, { ...l.link, at: a.at, by: a.actor.id });
       if (a.breakGlassMinutes) for (const p of a.patientIds) this.world.openBreakGlass(a.actor.id, p, a.at + a.breakGlassMinutes * 60_000);
     }
     if (outcome === 'success' && patientIds.length && (READ_ACTIONS.has(a.action) || WRITE_ACTIONS.has(a.action))) {

@@ -37,7 +37,8 @@ export interface Patient {
   id: string; site: string; gp: string; surname: number; household: number; vip: boolean;
   account: string | null; canary: boolean;
 }
-export interface Link { site: string | null; practitioner: string | null; kind: 'order' | 'appointment' | 'specimen' | 'result'; at: number }
+/** A care relationship; `by`: the principal that wrote it (its own documented work), null for history. */
+export interface Link { site: string | null; practitioner: string | null; kind: 'order' | 'appointment' | 'specimen' | 'result'; at: number; by?: string | null }
 
 export interface WorldOptions { seed: number; sites: number; patients: number; physicians: number }
 
@@ -119,23 +120,37 @@ export class World {
 
   openBreakGlass(actorId: string, patientId: string, until: number): void { this.breakGlass.set(`${actorId}|${patientId}`, until); }
 
-  /** The CareOracle of the engine and the budget, at the simulation clock. */
+  /**
+   * The CareOracle of the engine and the budget, at the simulation clock, answering as the server's
+   * LiveCareOracle does: the principal's own writes on the patient ('work', budget_releases.worked),
+   * an active break-glass, a care link at one of its sites or to its practitioner ('care'), else
+   * the role's breadth ('scope') or nothing.
+   */
   explain(_tenantId: string, actor: ActorRef, patientId: string): Explanation {
     const p = this.byId.get(patientId);
     if (!p) return null;
     if (actor.kind === 'patient') return p.account === actor.id ? 'own' : null;
+    const links = (this.links.get(patientId) ?? []).filter((l) => l.at <= this.now && l.at >= this.now - EPISODE_MS);
+    if (links.some((l) => l.by === actor.id)) return 'work';
     if ((this.breakGlass.get(`${actor.id}|${patientId}`) ?? 0) > this.now) return 'break-glass';
     const st = this.staffById.get(actor.id);
     const pr = st?.practitioner ?? null;
     if (pr && p.gp === pr) return 'care';
-    for (const l of this.links.get(patientId) ?? []) {
-      if (l.at > this.now || l.at < this.now - EPISODE_MS) continue;
+    for (const l of links) {
       if (pr && l.practitioner === pr) return 'care';
       if (actor.siteId && l.site === actor.siteId) return 'care';
-      // A tenant-wide results viewer: patients with a result released in the last 30 days.
+      // A tenant-wide results viewer: patients with a result released in the last 30 days. The live
+      // oracle has no such rule yet (a site-less reader token gets 'scope'): see docs/detection.md.
       if (actor.kind === 'token' && !actor.siteId && l.kind === 'result' && l.at >= this.now - 30 * DAY) return 'care';
     }
     return ['receptionist', 'service', 'reader', 'system'].includes(actor.role) ? 'scope' : null;
+  }
+
+  /** The newest care event of the patient anywhere in the tenant (the trace an emergency leaves). */
+  lastActivity(_tenantId: string, patientId: string): number | null {
+    let last: number | null = null;
+    for (const l of this.links.get(patientId) ?? []) if (l.at <= this.now && (last === null || l.at > last)) last = l.at;
+    return last;
   }
 
   affinity(_tenantId: string, actor: ActorRef, patientId: string): Affinity {

@@ -4,9 +4,15 @@
 // with purpose ETREAT for an (actor, patient) pair. Per actor:
 // - 3 or more openings in 24 hours, or 6 in 7 days: high (an emergency outside one's care is rare;
 //   a habit is not an emergency);
-// - the same stated reason (detail `reason=`, if the server records a code) for 3 openings in
-//   7 days: medium (a pasted reason);
-// - an opening on a patient who is the actor's household, namesake, coworker or a VIP: high.
+// - an opening on a patient who is the actor's household or coworker: high, at once (a relative's or
+//   colleague's emergency is someone else's to handle). A VIP or a namesake has emergencies too:
+//   those openings are left to the context, habit and reason rules;
+// - an opening on a patient with no care event anywhere in the tenant (order, appointment, specimen,
+//   result: CareOracle.lastActivity) in the 24 hours before it: high, at once. A real emergency is
+//   a patient being treated now, somewhere in the network; one without any trace is an alibi;
+// - a stated reason repeated: the server seals the free-text reason and puts a keyed hash of it in
+//   the event detail (`reason=<8 hex>`); the same hash as one of the actor's openings in the last
+//   7 days: medium (a pasted reason; every emergency has its own story).
 // Each break-glass is reviewed by the DPO anyway; these are the ones that cannot wait.
 //
 // Export rule. An export.request (detail `patients=<n>`) larger than max(100, 3 × the largest
@@ -14,10 +20,12 @@
 // above which an export needs a second person (export:bulk); an actor's own history raises it.
 // Why: the 2021 laboratory leak left as an export; a break-glass habit is snooping with an alibi.
 import { EventWindow, LruMap, Ring } from './bounded.ts';
-import { DAY, candidate, who, type AffinityOracle, type AlertCandidate, type CommittedAccessEvent, type Detector } from './types.ts';
+import { DAY, candidate, who, type AffinityOracle, type AlertCandidate, type CareOracle, type CommittedAccessEvent, type Detector } from './types.ts';
 
 export const BG_PER_DAY = 3;
 export const BG_PER_WEEK = 6;
+export const CONTEXT_MS = DAY;
+export const REASON_MS = 7 * DAY;
 export const EXPORT_FLOOR = 100;
 export const EXPORT_CRITICAL = 1000;
 
@@ -29,7 +37,7 @@ export class BreakGlassDetector implements Detector {
   private readonly opened = new LruMap<string, true>(200_000);
   private readonly exports = new LruMap<string, Ring>(20_000);
 
-  constructor(private readonly affinity: AffinityOracle | null = null) {}
+  constructor(private readonly affinity: AffinityOracle | null = null, private readonly care: CareOracle | null = null) {}
 
   observe(e: CommittedAccessEvent): AlertCandidate[] {
     if (e.outcome !== 'success') return [];
@@ -55,13 +63,17 @@ export class BreakGlassDetector implements Detector {
     }
     const reason = /(?:^|[;\s])reason=([^;\s]+)/.exec(e.detail ?? '')?.[1];
     if (reason) {
-      const r = (s.reasons.get(reason) ?? 0) + 1;
-      s.reasons.set(reason, r);
-      if (r >= 3) out.push(candidate(e, 'break-glass', 'medium', r, [e.position], `${who(e)} gave the same break-glass reason ${r} times`));
+      const last = s.reasons.get(reason);
+      s.reasons.set(reason, t);
+      if (last !== undefined && t - last <= REASON_MS) out.push(candidate(e, 'break-glass', 'medium', 2, [e.position], `${who(e)} gave a break-glass reason repeated from an earlier one`));
     }
     for (const p of fresh) {
       const aff = this.affinity?.affinity(e.tenantId, e.actor, p);
-      if (aff) out.push(candidate(e, 'break-glass', 'high', 1, [e.position], `${who(e)} broke the glass on a patient marked ${aff} to them`));
+      if (aff === 'household' || aff === 'coworker') out.push(candidate(e, 'break-glass', 'high', 1, [e.position], `${who(e)} broke the glass on a patient marked ${aff} to them`));
+      if (explicit && this.care?.lastActivity) {
+        const at = this.care.lastActivity(e.tenantId, p);
+        if (at === null || at < t - CONTEXT_MS) out.push(candidate(e, 'break-glass', 'high', 1, [e.position], `${who(e)} broke the glass on a patient with no care event in the network in the last 24 hours`));
+      }
     }
     return out;
   }

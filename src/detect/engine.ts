@@ -43,7 +43,7 @@ export class Engine {
       new EnumerationDetector(opts.care),
       new ContextDetector(),
       new AuthenticationDetector(),
-      new BreakGlassDetector(aff),
+      new BreakGlassDetector(aff, opts.care),
     ];
     this.renotify = opts.renotifyMs ?? 6 * HOUR;
   }

@@ -7,8 +7,9 @@
 //   patient a second passes it in 16 s; a person scanning a card now and then never does);
 // - id probing: opening by id that fails because the id is unknown (outcome failure); more than
 //   10 in 10 minutes: high (stale links give one or two);
-// - breadth without follow-up: more than 200 distinct patients from searches in an hour of which
-//   under 5 % were then opened or written: medium (a worklist is followed by work; a harvest is not).
+// - breadth without follow-up: more than 200 distinct unexplained patients (not care, own record or
+//   break-glass: a worklist of the site's own orders is not breadth) from searches in an hour, of
+//   which under 5 % were then opened or written: medium (a worklist is followed by work; a harvest is not).
 // Why: a scraper with a leaked id list, or one guessing ids, never searches the way work does;
 // sequential or random ids show up as unknown ids.
 // Severity: high for blind reads and probing, medium for breadth.
@@ -50,11 +51,11 @@ export class EnumerationDetector implements Detector {
     }
     if (e.outcome !== 'success') return out;
     if (e.action === 'search') {
-      for (const p of e.patientIds) { this.found.set(`${cred}|${p}`, true); s.searched.add(p, t); }
+      for (const p of e.patientIds) { this.found.set(`${cred}|${p}`, true); if (!justifies(this.care.explain(e.tenantId, e.actor, p))) s.searched.add(p, t); }
       const n = s.searched.count(t);
       if (n > BREADTH_LIMIT && e.patientIds.length) {
         const followed = s.followed.count(t);
-        if (followed < 0.05 * n) out.push(candidate(e, 'enumeration', 'medium', n, [e.position], `${who(e)} searched out ${n} distinct patients in an hour and opened ${followed} of them`));
+        if (followed < 0.05 * n) out.push(candidate(e, 'enumeration', 'medium', n, [e.position], `${who(e)} searched out ${n} distinct unexplained patients in an hour and opened ${followed} of them`));
       }
       return out;
     }

@@ -82,7 +82,7 @@ export class LiveCareOracle implements CareOracle {
   explain(tenantId: string, actor: ActorRef, patientId: string): Explanation {
     const acc = this.accounts.get(`${tenantId}\0${actor.id}`);
     if (actor.kind === 'patient') return acc?.patient === patientId ? 'own' : null;
-    if (this.worked.get(`${tenantId}\0${actor.kind}:${actor.id}`)?.has(patientId)) return 'care';
+    if (this.worked.get(`${tenantId}\0${actor.kind}:${actor.id}`)?.has(patientId)) return 'work';
     if (this.breakGlass.get(`${tenantId}\0${actor.kind}:${actor.id}`)?.has(patientId)) return 'break-glass';
     const links = this.links.get(`${tenantId}\0${patientId}`) ?? [];
     const sites = acc?.sites ?? (actor.siteId ? [actor.siteId] : []);

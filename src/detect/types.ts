@@ -8,20 +8,28 @@ export type { AlertCandidate, CommittedAccessEvent, Severity };
 
 /**
  * Why an actor may see a patient:
+ * - work: the actor's own documented work on the patient (an order, appointment, specimen or result
+ *   this principal wrote itself): the strictest explanation, the one a household pair needs;
  * - care: a care relationship (order, specimen, appointment, result at the actor's site, or a
- *   treating-physician link to the actor's practitioner, or a token's own recent work);
+ *   treating-physician link to the actor's practitioner);
  * - own: the patient's own record (patient portal);
  * - break-glass: an active emergency access for this (actor, patient);
  * - scope: only the role's breadth (tenant-wide roles: receptionist, service, reader), no relationship;
  * - null: nothing (the server refused it, or the relationship is gone).
  */
-export type Explanation = 'care' | 'own' | 'scope' | 'break-glass' | null;
+export type Explanation = 'work' | 'care' | 'own' | 'scope' | 'break-glass' | null;
 
 export interface ActorRef { kind: string; id: string; role: string; siteId: string | null }
 
 /** Sync by design: backed by a cached care_links lookup in the server, by the world in the evaluation. */
 export interface CareOracle {
   explain(tenantId: string, actor: ActorRef, patientId: string): Explanation;
+  /**
+   * Optional: the time (ms) of the newest care event of the patient anywhere in the tenant (order,
+   * appointment, specimen, result), or null: an emergency leaves such a trace. Without it the
+   * break-glass "no emergency context" rule is off.
+   */
+  lastActivity?(tenantId: string, patientId: string): number | null;
 }
 
 /**
@@ -37,9 +45,9 @@ export interface AffinityOracle {
 
 export type CanarySet = (tenantId: string, patientId: string) => boolean;
 
-/** A relationship that justifies access for the release budget: care, own record, break-glass. Not scope. */
+/** A relationship that justifies access for the release budget: own work, care, own record, break-glass. Not scope. */
 export function justifies(e: Explanation): boolean {
-  return e === 'care' || e === 'own' || e === 'break-glass';
+  return e === 'work' || e === 'care' || e === 'own' || e === 'break-glass';
 }
 
 export interface Detector {

@@ -8,7 +8,7 @@ import { ContextDetector, networkOf } from '../../src/detect/context.ts';
 import { AuthenticationDetector } from '../../src/detect/authentication.ts';
 import { BreakGlassDetector } from '../../src/detect/break-glass.ts';
 import { BudgetDetector, CanaryDetector } from '../../src/detect/tripwire.ts';
-import type { AlertCandidate, Detector } from '../../src/detect/types.ts';
+import type { AlertCandidate, CareOracle, Detector } from '../../src/detect/types.ts';
 import { T, affinity, ev, ids, oracle } from './helpers.ts';
 
 const S = 1000, MIN = 60 * S, HOUR = 60 * MIN, DAY = 24 * HOUR;
@@ -27,14 +27,31 @@ test('unexplained: a receptionist opening a household member, then many stranger
   assert.ok(spree.some((c) => c.kind === 'unexplained' && c.patients > 20));
 });
 
-test('unexplained: two VIPs at once; one VIP only if no care follows within 5 minutes', () => {
-  const d = new ExplanationDetector(oracle, affinity);
-  const two = feed(d, [ev(T, 'read', ['vip-1']), ev(T + 30 * S, 'read', ['vip-2'])]);
-  assert.deepEqual(kinds(two), ['unexplained/high']);
-  const d2 = new ExplanationDetector(oracle, affinity);
-  feed(d2, [ev(T, 'read', ['vip-3'])]);
-  assert.deepEqual(d2.tick(new Date(T + 4 * MIN)), []);
-  assert.deepEqual(kinds(d2.tick(new Date(T + 5 * MIN + S))), ['unexplained/high']);
+test('unexplained: an affinity open still unexplained after the 30 s grace is raised at once; a booking within the grace explains it', () => {
+  const booked = new Set<string>();
+  const care: CareOracle = { explain: (t, a, p) => (booked.has(p) ? 'work' : oracle.explain(t, a, p)) };
+  const d = new ExplanationDetector(care, affinity);
+  assert.deepEqual(feed(d, [ev(T, 'read', ['vip-1'])]), []);
+  assert.deepEqual(d.tick(new Date(T + 29 * S)), []);
+  assert.deepEqual(kinds(d.tick(new Date(T + 30 * S))), ['unexplained/high'], 'a VIP: high, 30 s after the open');
+  feed(d, [ev(T + HOUR, 'read', ['name-1']), ev(T + HOUR, 'search', ['cw-9'])]);
+  booked.add('name-1');
+  assert.deepEqual(d.tick(new Date(T + HOUR + 31 * S)), [], 'booked within the grace; a search row is no open');
+});
+
+test('unexplained: a relative in care at the own site needs the actor\'s own work; snooped again, raised again', () => {
+  const worked = new Set<string>();
+  const care: CareOracle = { explain: (_t, _a, p) => (worked.has(p) ? 'work' : p.startsWith('fam-') || p.startsWith('cw-') ? 'care' : null) };
+  const d = new ExplanationDetector(care, affinity);
+  feed(d, [ev(T, 'read', ['fam-1']), ev(T, 'read', ['cw-1'])]);
+  const first = d.tick(new Date(T + 30 * S));
+  assert.deepEqual(kinds(first), ['unexplained/medium'], 'the household pair only: a coworker in care at the site is explained');
+  assert.match(first[0].summary, /household to them, with no work of their own/);
+  feed(d, [ev(T + DAY, 'read', ['fam-1'])]);
+  assert.equal(d.tick(new Date(T + DAY + 30 * S)).length, 1, 'a day later, again');
+  worked.add('fam-2');
+  feed(d, [ev(T + 2 * DAY, 'read', ['fam-2'])]);
+  assert.deepEqual(d.tick(new Date(T + 2 * DAY + 30 * S)), [], 'their own booking explains it');
 });
 
 test('volume: a stolen service token taking 2,000 patients is critical within seconds; its worklist is not', () => {
@@ -82,12 +99,18 @@ test('auth: stuffing across accounts from one address, MFA failures; a typo is n
   assert.deepEqual(kinds(mfa), ['auth/high']);
 });
 
-test('break-glass: the third in a day is raised, one emergency is not; an oversized export is', () => {
+test('break-glass: the third in a day, a repeated reason, no emergency context are raised; one emergency is not; an oversized export is', () => {
   const d = new BreakGlassDetector(affinity);
   const tech = { role: 'lab_technician', id: 'tech' };
   assert.deepEqual(feed(d, [ev(T, 'break-glass', ['p1'], tech, { purpose: 'ETREAT' }), ev(T + MIN, 'read', ['p1'], tech, { purpose: 'ETREAT' })]), []);
   const abuse = feed(d, [ev(T + HOUR, 'break-glass', ['p2'], tech, { purpose: 'ETREAT' }), ev(T + 2 * HOUR, 'break-glass', ['p3'], tech, { purpose: 'ETREAT' })]);
   assert.deepEqual(kinds(abuse), ['break-glass/high']);
+  const bg = (at: number, p: string, reason: string) => ev(at, 'break-glass', [p], { role: 'biologist', id: 'b2' }, { purpose: 'ETREAT', detail: `break-glass=bg;minutes=60;reason=${reason}` });
+  const orderedAt = new Map([['q1', T + 5 * DAY - HOUR], ['q2', T + 6 * DAY - HOUR], ['q3', T + 6 * DAY], ['q4', T]]);
+  const ctx = new BreakGlassDetector(null, { explain: () => null, lastActivity: (_t, p) => orderedAt.get(p) ?? null });
+  assert.deepEqual(feed(ctx, [bg(T + 5 * DAY, 'q1', '0badc0de'), bg(T + 6 * DAY, 'q2', '12345678')]), [], 'two emergencies, two reasons');
+  assert.deepEqual(kinds(feed(ctx, [bg(T + 6 * DAY + HOUR, 'q3', '12345678')])), ['break-glass/medium'], 'a pasted reason');
+  assert.deepEqual(kinds(feed(ctx, [bg(T + 7 * DAY, 'q4', 'feedface')])), ['break-glass/high'], 'its last care event a week ago');
   const bio = { role: 'biologist', id: 'bio' };
   const exp = (n: number, at: number) => ev(at, 'export.request', ids('care-', n), bio, { detail: `export=e patients=${n} approval=x` });
   assert.deepEqual(feed(d, [exp(40, T), exp(80, T + DAY)]), []);
