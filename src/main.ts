@@ -10,6 +10,7 @@ import { createApiToken } from './auth/api-tokens.ts';
 import { seedTenant } from './seed/seed.ts';
 import { KeyProviderError } from './vault/key-provider.ts';
 import { Scheduler, serverJobs } from './ops/scheduler.ts';
+import { detectionJob, sentinelJob } from './detect/jobs.ts';
 
 function checkDataDir(config: Config): void {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -56,7 +57,7 @@ export async function startServer(): Promise<void> {
   const demoToken = await ensureDemo(services, config, out);
   const app = await buildApp(services, { logLevel: config.logLevel });
   const admin = await startAdminSocket(services, config.adminSocket);
-  const scheduler = new Scheduler(serverJobs(services, out));
+  const scheduler = new Scheduler([...serverJobs(services, out), detectionJob(services, console.error), sentinelJob(services, console.error)]);
   await scheduler.start();
   await app.listen({ port: config.port, host: config.host });
   const url = `http://${config.host === '0.0.0.0' || config.host === '127.0.0.1' ? 'localhost' : config.host}:${config.port}`;

@@ -15,6 +15,7 @@ import { AuthService } from './auth/service.ts';
 import { LeafCache } from './audit/record/leaf-cache.ts';
 import type { Services } from './detect/services.ts';
 import { openWatch } from './detect/open-watch.ts';
+import { ReleaseBudgets } from './access/release-budget.ts';
 
 export type { Services };
 
@@ -36,15 +37,20 @@ export async function openServices(config: Config, opts: { cipher?: ResourceCiph
   const integration = pgConnection && new AppendThread(pgConnection, report);
   const leafCache = pgConnection ? undefined : new LeafCache();
   const audit = new AuditRecorder({ batchMax: config.auditBatchMax, concurrency: 1, prepared: database.prepared, thread, leafCache });
-  const repo = new Repository({ db: database.db, keyring, audit, cipher: opts.cipher, prepared: database.prepared, access: new AccessDecider(database.db, config, audit) });
+  // The release budget is part of the one access decision; the Watch head alerts and suspends when one is spent.
+  const budgets = new ReleaseBudgets(database.db, config.budget);
+  const access = new AccessDecider(database.db, config, audit, budgets);
+  const repo = new Repository({ db: database.db, keyring, audit, cipher: opts.cipher, prepared: database.prepared, access });
   const tokens = new ApiTokenVerifier(database.db);
   const auth = await AuthService.open(database.db, keyring, provider, audit, config.auth);
   let watch;
   try {
-    watch = openWatch(database.db, config, audit, (tenantId, accountId, reason) => auth.revokeAll(tenantId, accountId, reason), report);
+    watch = openWatch(database.db, config, audit, budgets, (tenantId, accountId, reason) => auth.revokeAll(tenantId, accountId, reason), report);
   } catch (e) {
     throw new ConfigError((e as Error).message); // alert delivery settings
   }
+  const w = watch.watch;
+  access.onBudgetSpent = (ctx, used, limit, requested) => w.budgetSpent(ctx, used, limit, requested);
   const log = new AuditLog(database.db, provider, { checkpointDir: config.checkpointDir, witnessUrl: config.witnessUrl, integrateAllElsewhere: integration && (() => integration.integrateAll()), leafCache });
   return {
     config, database, provider, keyring, audit, log, repo, tokens, auth, watch: watch.watch, keyFileCreated,

@@ -137,6 +137,13 @@ export class AccessDecider {
       FhirError.budgetSpent(c.limit), { wait: true });
   }
 
+  /** Patients the principal wrote to are explained for its release budget from now on (inside the write's transaction). */
+  async noteWork(tx: Kysely<DB> | Transaction<DB>, ctx: AccessContext, resources: any[]): Promise<void> {
+    if (!this.budgets || budgetExempt(ctx)) return;
+    const patients = resources.map((r) => (r?.resourceType === 'Patient' ? r.id : patientOf(r))).filter((p): p is string => typeof p === 'string');
+    if (patients.length) await this.budgets.worked(tx, ctx, patients);
+  }
+
   /** The released copy of a resource under a decision (masked elements removed, labelled REDACTED). */
   release(d: Decision, resource: any): any { return this.mask(d.rule, resource); }
 

@@ -17,6 +17,7 @@ import { ROTATION_COMMANDS } from './rotation-commands.ts';
 import { PATIENT_COMMANDS } from './patient-commands.ts';
 import { RETENTION_COMMANDS } from './retention-commands.ts';
 import { WATCH_COMMANDS } from './watch-commands.ts';
+import { SENTINEL_COMMANDS } from './sentinel-commands.ts';
 
 export const USAGE = `Usage: cerbere <command> [options]
 
@@ -30,7 +31,7 @@ Commands:
   seed --tenant T --patients N [--seed S] [--results K]
                                           add N synthetic French patients (K lab orders each, default 1)
 
-${[...Object.entries(AUDIT_COMMANDS), ...Object.entries(KEYS_COMMANDS), ...Object.entries(INCIDENT_COMMANDS), ...Object.entries(USER_COMMANDS), ...Object.entries(BREAKGLASS_COMMANDS), ...Object.entries(ROTATION_COMMANDS), ...Object.entries(PATIENT_COMMANDS), ...Object.entries(RETENTION_COMMANDS), ...Object.entries(WATCH_COMMANDS)].map(([k, c]) => `  ${c.usage ?? k}`).join('\n')}
+${[...Object.entries(AUDIT_COMMANDS), ...Object.entries(KEYS_COMMANDS), ...Object.entries(INCIDENT_COMMANDS), ...Object.entries(USER_COMMANDS), ...Object.entries(BREAKGLASS_COMMANDS), ...Object.entries(ROTATION_COMMANDS), ...Object.entries(PATIENT_COMMANDS), ...Object.entries(RETENTION_COMMANDS), ...Object.entries(WATCH_COMMANDS), ...Object.entries(SENTINEL_COMMANDS)].map(([k, c]) => `  ${c.usage ?? k}`).join('\n')}
 
 Environment: CERBERE_DATA_DIR (default ./data), DATABASE_URL, CERBERE_KEY_FILE (see README).`;
 
@@ -100,7 +101,7 @@ const BASE_COMMANDS: CommandTable = {
   },
 };
 
-const COMMANDS: CommandTable = { ...BASE_COMMANDS, ...AUDIT_COMMANDS, ...KEYS_COMMANDS, ...INCIDENT_COMMANDS, ...USER_COMMANDS, ...BREAKGLASS_COMMANDS, ...ROTATION_COMMANDS, ...PATIENT_COMMANDS, ...RETENTION_COMMANDS, ...WATCH_COMMANDS };
+const COMMANDS: CommandTable = { ...BASE_COMMANDS, ...AUDIT_COMMANDS, ...KEYS_COMMANDS, ...INCIDENT_COMMANDS, ...USER_COMMANDS, ...BREAKGLASS_COMMANDS, ...ROTATION_COMMANDS, ...PATIENT_COMMANDS, ...RETENTION_COMMANDS, ...WATCH_COMMANDS, ...SENTINEL_COMMANDS };
 
 /** Finds the command in argv; returns null for start/help handled by the caller. */
 export function resolveCommand(argv: string[]): { key: string; rest: string[] } | null {

@@ -38,6 +38,10 @@ export interface Config {
   budget: { patients: number; windowHours: number; approvalAbove: number };
   /** Alert delivery channels (webhook, SMTP, syslog): the CERBERE_ALERT_* and CERBERE_SYSLOG_* variables, checked by the dispatcher. */
   alertDelivery: Record<string, string | undefined>;
+  /** Host sentinel (docs/sentinel.md): on by default, its check interval, and the outbound allow-list (CIDRs). */
+  sentinel: boolean;
+  sentinelIntervalMs: number;
+  sentinelOutboundAllow: string[];
   /** E-mail domain of canary patients' addresses: one the tenant controls (CERBERE_CANARY_DOMAIN). */
   canaryDomain: string;
   /** Key lifecycle (docs/key-lifecycle.md): keyring refresh, re-encryption rate and batch, retention timer, shredded-key list copy. */
@@ -125,6 +129,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     breakGlassMaxMinutes: int(env, 'CERBERE_BREAK_GLASS_MAX_MINUTES', 30, 1, 240),
     careLinkDays: int(env, 'CERBERE_CARE_LINK_DAYS', 90, 1, 3650),
     alertDelivery: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('CERBERE_ALERT_') || k.startsWith('CERBERE_SYSLOG_'))),
+    sentinel: (env.CERBERE_SENTINEL ?? 'true') !== 'false',
+    sentinelIntervalMs: int(env, 'CERBERE_SENTINEL_INTERVAL_SECONDS', 15, 5, 3600) * 1000,
+    sentinelOutboundAllow: (env.CERBERE_SENTINEL_OUTBOUND_ALLOW ?? '').split(',').map((x) => x.trim()).filter(Boolean),
     canaryDomain: /^[a-z0-9.-]{3,100}$/i.test(env.CERBERE_CANARY_DOMAIN ?? '') ? env.CERBERE_CANARY_DOMAIN!.toLowerCase() : 'canari.cerbere.invalid',
     budget: {
       patients: int(env, 'CERBERE_BUDGET_PATIENTS', 200, 1, 100_000_000),

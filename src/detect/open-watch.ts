@@ -4,14 +4,14 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../core/schema.ts';
 import type { Config } from '../core/config.ts';
 import type { AuditRecorder } from '../audit/record/recorder.ts';
-import { ReleaseBudgets } from '../access/release-budget.ts';
+import type { ReleaseBudgets } from '../access/release-budget.ts';
 import { Suspensions } from '../auth/suspensions.ts';
 import { AlertStore, type StoredAlert } from './alert-store.ts';
 import { Canaries } from './canaries.ts';
 import { dispatcherFromSettings } from './delivery/dispatcher.ts';
 import { Watch, type SessionEnder } from './watch.ts';
 
-export function openWatch(db: Kysely<DB>, config: Config, audit: AuditRecorder, endSessions: SessionEnder, report: (m: string) => void): { watch: Watch; close(): Promise<void> } {
+export function openWatch(db: Kysely<DB>, config: Config, audit: AuditRecorder, budgets: ReleaseBudgets, endSessions: SessionEnder, report: (m: string) => void): { watch: Watch; close(): Promise<void> } {
   const alerts = new AlertStore(db);
   const tenantOfAlert = new Map<string, string | null>();
   const dispatcher = dispatcherFromSettings(config.alertDelivery, {
@@ -29,7 +29,7 @@ export function openWatch(db: Kysely<DB>, config: Config, audit: AuditRecorder, 
     },
   } : undefined;
   const watch = new Watch({
-    alerts, sink, suspensions: new Suspensions(db), budgets: new ReleaseBudgets(db, config.budget), canaries: new Canaries(db), audit, endSessions,
+    alerts, sink, suspensions: new Suspensions(db), budgets, canaries: new Canaries(db), audit, endSessions,
   });
   return { watch, close: () => dispatcher.close({ abort: true }) };
 }

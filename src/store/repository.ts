@@ -421,6 +421,7 @@ export class Repository {
       throw e;
     }
     await this.access.syncLinks(tx, keys, ctx.tenantId, [{ type: row.resource_type, id: rid, resource }], true);
+    await this.access.noteWork(tx, ctx, [resource]);
     return { resource, versionId: 1, lastUpdated: row.last_updated, created: true };
   }
 
@@ -448,6 +449,7 @@ export class Repository {
     await tx.updateTable('resources').set({ version, last_updated: row.last_updated, deleted: false, body: row.body, tokens: row.tokens })
       .where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', '=', id).execute();
     await this.access.syncLinks(tx, keys, ctx.tenantId, [{ type, id, resource }]);
+    await this.access.noteWork(tx, ctx, [resource]);
     return { resource, versionId: version, lastUpdated: row.last_updated, created: cur.deleted };
   }
 

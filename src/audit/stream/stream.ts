@@ -12,6 +12,8 @@ import type { IntegratedFeed } from './feed.ts';
 import { committedEvent, readCommittedEvents } from './events.ts';
 
 export type StreamHandler = (event: CommittedAccessEvent) => void | Promise<void>;
+/** A subscriber that takes a tenant's events a batch at a time (in order), e.g. to prefetch what they need. */
+export type BatchHandler = (events: CommittedAccessEvent[]) => void | Promise<void>;
 
 export interface SubscribeOptions {
   /** Only these tenants (default: every tenant). */
@@ -24,7 +26,8 @@ export interface Subscription { readonly name: string; close(): Promise<void> }
 
 interface Subscriber {
   name: string;
-  handler: StreamHandler;
+  handler: StreamHandler | null;
+  batchHandler: BatchHandler | null;
   opts: SubscribeOptions;
   /** Next position to deliver per tenant, once loaded from the table. */
   next: Map<string, number>;
@@ -49,9 +52,18 @@ export class AccessEventStream implements IntegratedFeed {
   }
 
   subscribe(name: string, handler: StreamHandler, opts: SubscribeOptions = {}): Subscription {
+    return this.attach(name, handler, null, opts);
+  }
+
+  /** As subscribe, the events handed over a batch at a time (each batch one tenant's, in log order). */
+  subscribeBatches(name: string, handler: BatchHandler, opts: SubscribeOptions = {}): Subscription {
+    return this.attach(name, null, handler, opts);
+  }
+
+  private attach(name: string, handler: StreamHandler | null, batchHandler: BatchHandler | null, opts: SubscribeOptions): Subscription {
     if (!SUBSCRIBER.test(name)) throw new Error('subscriber names are lower-case ids (a-z, 0-9, . : _ -)');
     if (this.subs.has(name)) throw new Error(`subscriber ${name} is already attached`);
-    const sub: Subscriber = { name, handler, opts, next: new Map(), chain: Promise.resolve(), closed: false };
+    const sub: Subscriber = { name, handler, batchHandler, opts, next: new Map(), chain: Promise.resolve(), closed: false };
     this.subs.set(name, sub);
     return {
       name,
@@ -104,12 +116,19 @@ export class AccessEventStream implements IntegratedFeed {
       if (held && next >= held.first && next < held.first + held.events.length) events = held.events.slice(next - held.first, next - held.first + batch);
       else events = await readCommittedEvents(this.db, tenantId, next, Math.min(upTo, next + batch));
       if (!events.length) return; // pruned or not yet visible: the next round tries again
-      for (const e of events) {
-        if (e.position < next) continue; // delivered already (the position is the de-duplication key)
-        await s.handler(e);
+      // Positions below `next` were delivered already (the position is the de-duplication key).
+      const fresh = events.filter((e) => e.position >= next);
+      if (s.batchHandler && fresh.length) {
+        await s.batchHandler(fresh);
+        next = fresh[fresh.length - 1].position + 1;
+        s.next.set(tenantId, next);
+      }
+      for (const e of s.handler ? fresh : []) {
+        await s.handler!(e);
         next = e.position + 1;
         s.next.set(tenantId, next);
       }
+      if (!fresh.length) next = Math.max(next, events[events.length - 1].position + 1);
       await this.acknowledge(s.name, tenantId, next - 1);
     }
   }
