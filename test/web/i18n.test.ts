@@ -108,7 +108,7 @@ test('the scan finds an untranslated string, and accepts t(), the brand and punc
 
 test('every JSX string of web/src goes through the translation function', () => {
   const files = tsxFiles('web/src');
-  assert.ok(files.length >= 12, 'the pages are found');
+  assert.ok(files.length >= 10, 'the pages are found');
   const found = files.flatMap((f) => untranslated(readFileSync(f, 'utf8'), f));
   assert.deepEqual(found, [], `untranslated strings:\n${found.join('\n')}`);
 });
