@@ -53,12 +53,13 @@ async function extract(who: string, auth: string, actorId: string, dpo: string, 
   const t0 = Date.now();
   let stoppedBy = 'nothing (end of data)';
   const watcher = watchFor(actorId, dpo, t0, maxSeconds + 90);
-  for (let offset = 0; Date.now() - t0 < maxSeconds * 1000; offset += 100) {
-    const r = await http(`/fhir/Patient?_count=100&_offset=${offset}&_elements=id`, auth);
+  // Searches paged through by their `next` links, as a FHIR client does.
+  for (let path: string | null = '/fhir/Patient?_count=100'; path && !delayMs && Date.now() - t0 < maxSeconds * 1000;) {
+    const r = await http(path, auth);
     if (r.status !== 200) { stoppedBy = `search ${r.status} ${r.json?.issue?.[0]?.diagnostics ?? ''}`; break; }
-    const page = (r.json.entry ?? []).map((e: any) => e.resource.id);
-    for (const id of page) { got.add(id); ids.push(id); }
-    if (!page.length || delayMs) break;
+    for (const e of r.json.entry ?? []) { got.add(e.resource.id); ids.push(e.resource.id); }
+    const next = (r.json.link ?? []).find((l: any) => l.relation === 'next')?.url;
+    path = next ? new URL(next).pathname + new URL(next).search : null;
   }
   for (const id of delayMs ? await idsFromLog(dpo) : ids) {
     if (Date.now() - t0 > maxSeconds * 1000) { stoppedBy = stoppedBy.startsWith('search') ? stoppedBy : `time limit (${maxSeconds} s)`; break; }
@@ -90,7 +91,7 @@ const dpo = newToken('dpo', 'DPO (attack trial)');
 const seeder = newToken('service', 'id collector (attack trial)');
 cli('budget', 'set', '--tenant', TENANT, '--token', idOf(seeder), '--limit', '5000', '--reason', 'attack trial: collects the ids a slow scraper would know');
 for (let off = 0; knownIds.length < 400; off += 100) {
-  const r = await http(`/fhir/Patient?_count=100&_offset=${off}&_elements=id`, seeder);
+  const r = await http(`/fhir/Patient?_count=100&_offset=${off}`, seeder);
   if (r.status !== 200 || !r.json.entry?.length) break;
   knownIds.push(...r.json.entry.map((e: any) => e.resource.id));
 }

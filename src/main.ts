@@ -57,9 +57,12 @@ export async function startServer(): Promise<void> {
   const demoToken = await ensureDemo(services, config, out);
   const app = await buildApp(services, { logLevel: config.logLevel });
   const admin = await startAdminSocket(services, config.adminSocket);
-  const scheduler = new Scheduler([...serverJobs(services, out), detectionJob(services, console.error), sentinelJob(services, console.error)]);
+  const scheduler = new Scheduler([...serverJobs(services, out), detectionJob(services, console.error)]);
   await scheduler.start();
   await app.listen({ port: config.port, host: config.host });
+  // The sentinel starts once the server listens, so its own port is in the first baseline.
+  const sentinel = new Scheduler([sentinelJob(services, console.error)]);
+  await sentinel.start();
   const url = `http://${config.host === '0.0.0.0' || config.host === '127.0.0.1' ? 'localhost' : config.host}:${config.port}`;
   out(`Cerbère listening on ${url}/fhir (database: ${services.database.kind === 'pglite' ? `embedded PGlite in ${config.dataDir}/db` : 'PostgreSQL'})`);
   if (demoToken) {
@@ -71,6 +74,7 @@ export async function startServer(): Promise<void> {
   }
   const stop = async () => {
     admin.close();
+    await sentinel.stop();
     await scheduler.stop();
     await app.close();
     await services.close();

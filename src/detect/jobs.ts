@@ -29,7 +29,9 @@ export function sentinelJob(svc: Services, log: (m: string) => void): Background
   const db = svc.database.kind === 'postgres' ? tcpListenerOwner(Number(new URL(svc.config.databaseUrl!).port || 5432)) : null;
   const sentinel = new Sentinel({
     dataDir: svc.config.dataDir,
-    watch: { uids: [process.getuid?.() ?? 0, ...(db ? [db.uid] : [])].filter((u, i, a) => a.indexOf(u) === i), pids: [process.pid, ...(db?.pid ? [db.pid] : [])] },
+    // Processes of the server's and database's users, and children of either; root is not a service
+    // user (everything runs as root), so a server run as root watches lineage only.
+    watch: { uids: [process.getuid?.() ?? 0, ...(db ? [db.uid] : [])].filter((u, i, a) => u !== 0 && a.indexOf(u) === i), pids: [process.pid, ...(db?.pid ? [db.pid] : [])] },
     integrityRoots: ['src', 'bin', 'package.json', 'package-lock.json', 'web/dist'].map((p) => ROOT + p),
     outbound: { allow: svc.config.sentinelOutboundAllow },
     onAlerts: (alerts) => { for (const a of alerts) svc.watch.raise(a).catch(() => log('cerbere: sentinel: an alert could not be stored')); },
