@@ -59,7 +59,14 @@ export async function startServer(): Promise<void> {
   const admin = await startAdminSocket(services, config.adminSocket);
   const scheduler = new Scheduler([...serverJobs(services, out), detectionJob(services, console.error)]);
   await scheduler.start();
-  await app.listen({ port: config.port, host: config.host });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (e) {
+    console.error(`cerbere: cannot listen on ${config.host}:${config.port} (${(e as NodeJS.ErrnoException).code ?? 'error'}); is another server running there? Set PORT to another port`);
+    await scheduler.stop();
+    await services.close();
+    process.exit(2);
+  }
   // The sentinel starts once the server listens, so its own port is in the first baseline.
   const sentinel = new Scheduler([sentinelJob(services, console.error)]);
   await sentinel.start();
