@@ -19,11 +19,9 @@ import { openMailer, type Mailer } from './mailer.ts';
 import { TENANT_ID } from './api-tokens.ts';
 import { ClientAuthenticator } from './clients.ts';
 import { Passkeys } from './webauthn.ts';
+import { AuthError } from './errors.ts';
 
-/** An error whose message is safe to return to the client as is. */
-export class AuthError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly retryAfter?: number) { super(message); }
-}
+export { AuthError };
 const GENERIC = () => new AuthError(401, 'invalid_credentials', 'authentication failed');
 
 export interface RequestInfo { ip?: string | null; userAgent?: string | null }
