@@ -7,7 +7,7 @@
 // so several servers (or threads) never integrate the same tenant at once.
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../../core/schema.ts';
-import { CompactRange, EMPTY_ROOT, HASH_SIZE } from './merkle.ts';
+import { CompactRange, EMPTY_ROOT, HASH_SIZE } from '../merkle/merkle.ts';
 import { TILE_WIDTH } from './tiles.ts';
 import { EVENT_COLUMNS, entryLeafHash, fieldsLeafHash, type EntryFields, type EventRow } from '../record/entry.ts';
 import type { LeafCache } from '../record/leaf-cache.ts';

@@ -4,7 +4,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../../core/schema.ts';
 import type { KeyProvider } from '../../vault/key-provider.ts';
-import { EMPTY_ROOT, HASH_SIZE } from './merkle.ts';
+import { EMPTY_ROOT, HASH_SIZE } from '../merkle/merkle.ts';
 import { TILE_WIDTH } from './tiles.ts';
 import { formatCheckpoint, signNote } from './note.ts';
 import { EVENT_COLUMNS, encodeEntry, type EventRow } from '../record/entry.ts';

@@ -10,8 +10,8 @@
 //
 // The `extra` line carries the entry itself: its leaf hash is SHA-256(0x00 ‖ entry), and the entry
 // names its tenant and leaf index, which must agree with the checkpoint's origin and the index line.
-import { HASH_SIZE, leafHash } from './merkle.ts';
-import { verifyInclusion } from './merkle-verify.ts';
+import { HASH_SIZE, leafHash } from '../merkle/merkle.ts';
+import { verifyInclusion } from '../merkle/merkle-verify.ts';
 import { NoteError, openCheckpoint, type NoteVerifier } from './note.ts';
 import { ENTRY_FORMAT } from '../record/entry.ts';
 import { logOrigin } from './signer.ts';

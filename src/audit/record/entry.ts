@@ -8,7 +8,7 @@
 // The tenant and the leaf index are part of the entry, so an event cannot be moved to another
 // position or another tenant's log without its leaf hash changing.
 import { sql, type RawBuilder } from 'kysely';
-import { textLeafHash } from '../log/merkle.ts';
+import { textLeafHash } from '../merkle/merkle.ts';
 
 export const ENTRY_FORMAT = 'cerbere-audit/1';
 

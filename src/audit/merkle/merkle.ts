@@ -5,10 +5,9 @@
 // failed verification. Proof generation throws a RangeError on impossible arguments.
 import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
-import { HASH_SIZE, isSize, half, isOdd, trailingZeros, ceilLog2, popcount, isHash } from './merkle-bits.ts';
+import { HASH_SIZE, isSize, half, isOdd, trailingZeros, ceilLog2, popcount, isHash, isValidSubtree } from './merkle-bits.ts';
 
 export { HASH_SIZE };
-import { isValidSubtree } from './merkle-verify.ts';
 
 const LEAF_PREFIX = Buffer.from([0x00]);
 const NODE_PREFIX = Buffer.from([0x01]);

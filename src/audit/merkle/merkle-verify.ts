@@ -1,5 +1,7 @@
 // RFC 9162 proof verification (inclusion, consistency, subtrees): never throws, a malformed input fails.
-import { isSize, half, isOdd, trailingZeros, ceilLog2, isHash, isProof, equalBytes } from './merkle-bits.ts';
+import { isSize, half, isOdd, trailingZeros, ceilLog2, isHash, isProof, equalBytes, isValidSubtree } from './merkle-bits.ts';
+
+export { isValidSubtree };
 import { EMPTY_ROOT, nodeHash } from './merkle.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -71,12 +73,6 @@ export function verifyConsistency(size1: number, size2: number, proof: readonly 
 // Subtree proofs (Merkle Tree Certificates; test vectors from transparency-dev/merkle). A subtree
 // [start, end) is valid when start ≤ end and start is a multiple of the smallest power of two
 // ≥ end − start (so it sits under one node of any tree that contains it).
-
-export function isValidSubtree(start: number, end: number): boolean {
-  if (!isSize(start) || !isSize(end) || start > end) return false;
-  if (start === 0 || start === end) return true;
-  return start % 2 ** ceilLog2(end - start) === 0;
-}
 
 /** Inclusion of leaf `index` in the subtree [start, end) whose hash is `subtreeRoot`. */
 export function verifySubtreeInclusion(

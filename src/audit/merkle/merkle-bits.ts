@@ -50,3 +50,9 @@ export function isProof(proof: unknown): proof is Buffer[] {
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.length === b.length && a.equals(b);
 }
+
+export function isValidSubtree(start: number, end: number): boolean {
+  if (!isSize(start) || !isSize(end) || start > end) return false;
+  if (start === 0 || start === end) return true;
+  return start % 2 ** ceilLog2(end - start) === 0;
+}
