@@ -53,7 +53,7 @@ export class WorkLog {
 export class RepositoryBase {
   protected readonly cipher: ResourceCipher;
   protected readonly importPool = new ImportPool();
-  /** Scope, masking, care relationships, break-glass and bulk limits (src/auth/access-decision.ts). */
+  /** Scope, masking, care relationships, break-glass and bulk limits (src/access/decider.ts). */
   readonly access: AccessDecider;
   /** Key-lifecycle operations on patient tables (re-encryption, re-index, crypto-shredding, retention). */
   readonly lifecycle: RepositoryLifecycle;

@@ -1,5 +1,5 @@
 // The per-tenant tamper-evident access log. Events are written by the recorder at gap-free positions
-// (no Merkle work on the request path); the integrator (src/audit/integrator.ts) then hashes them into
+// (no Merkle work on the request path); the integrator (src/audit/log/integrator.ts) then hashes them into
 // each tenant's tree, and this signs C2SP checkpoints that are copied outside the database.
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../../core/schema.ts';

@@ -2,7 +2,7 @@
 // offline by anyone holding the log's verifier key.
 //
 //   c2sp.org/tlog-proof@v1
-//   extra <base64 of the canonical entry (src/audit/entry.ts)>
+//   extra <base64 of the canonical entry (src/audit/record/entry.ts)>
 //   index <leaf index>
 //   <base64 inclusion proof hash>…            (leaf's sibling first, up to the root's child)
 //

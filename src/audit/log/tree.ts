@@ -1,4 +1,4 @@
-// A tenant's Merkle tree in memory, possibly with a pruned prefix (retention, src/audit/prune.ts).
+// A tenant's Merkle tree in memory, possibly with a pruned prefix (retention, src/ops/prune.ts).
 //
 // Leaves [0, base) may be gone from the database. What is kept of them (table audit_pruned_hashes)
 // is enough for every proof about a leaf ≥ base and every tile a client of the log still needs:
