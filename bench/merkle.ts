@@ -1,7 +1,8 @@
 // `npm run bench:merkle`: Merkle log figures (append rate, proof time in a 1,000,000-leaf tree).
 import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
-import { CompactRange, MerkleTreeLevels, verifyInclusion, verifyConsistency } from '../src/audit/log/merkle.ts';
+import { CompactRange, MerkleTreeLevels } from '../src/audit/merkle/merkle.ts';
+import { verifyInclusion, verifyConsistency } from '../src/audit/merkle/merkle-verify.ts';
 
 {
   const N = 1_000_000;

@@ -5,7 +5,7 @@ import type { KeyProvider } from './vault/key-provider.ts';
 import { createKeyProvider } from './vault/provider-factory.ts';
 import { Keyring } from './vault/keyring.ts';
 import { AuditRecorder } from './audit/record/recorder.ts';
-import { AppendThread } from './audit/log/append-thread.ts';
+import { AppendThread } from './audit/record/append-thread.ts';
 import { AuditLog } from './audit/log/log.ts';
 import { Repository } from './store/repository.ts';
 import { ApiTokenVerifier } from './auth/api-tokens.ts';

@@ -1,6 +1,6 @@
 // Access policy as data: which role may do which interaction on which resource type, within which
 // scope, with which elements masked. The repository consults it on every call (through
-// src/auth/access-decision.ts); routes never decide access themselves.
+// src/access/decider.ts); routes never decide access themselves.
 export type Interaction = 'read' | 'vread' | 'search' | 'history' | 'create' | 'update' | 'delete';
 
 export const INTERACTIONS: Interaction[] = ['read', 'vread', 'search', 'history', 'create', 'update', 'delete'];

@@ -7,7 +7,7 @@ import { importJWK, jwtVerify, decodeJwt, type JWK } from 'jose';
 import type { Kysely } from 'kysely';
 import type { DB } from '../core/schema.ts';
 import { TENANT_ID } from './api-tokens.ts';
-import { AuthError } from './service.ts';
+import { AuthError } from './errors.ts';
 
 export const CLIENT_ID = /^cbc_([a-z0-9][a-z0-9-]{0,39})_([0-9a-f]{16})$/;
 const ALGS = ['RS384', 'ES384', 'RS256', 'ES256', 'EdDSA'];

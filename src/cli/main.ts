@@ -5,10 +5,12 @@ import cliProgress from 'cli-progress';
 import { loadConfig, ConfigError } from '../core/config.ts';
 import { openServices } from '../services.ts';
 import { runCommand, resolveCommand, USAGE } from './commands.ts';
-import { runRemote, socketAnswers } from '../server/admin-socket.ts';
+import { runRemote, socketAnswers } from './admin-client.ts';
+import { tenantExists } from '../store/tenants.ts';
+import { CliError } from './io.ts';
 import type { Io } from './io.ts';
 import { KeyProviderError } from '../vault/key-provider.ts';
-import { runVerifyReceiptLocally, serverVerifierKey } from './receipt-cli.ts';
+import { runVerifyReceiptLocally } from './receipt-cli.ts';
 
 function terminalIo(): Io & { stop(): void } {
   let bar: cliProgress.SingleBar | null = null;
@@ -67,3 +69,21 @@ main(process.argv.slice(2)).then(
     process.exit(1);
   },
 );
+
+/** The tenant's verifier key from the running server (admin socket) or else from the database. */
+async function serverVerifierKey(tenant: string): Promise<{ key: string; source: string }> {
+  const config = loadConfig();
+  if (await socketAnswers(config.adminSocket)) {
+    const lines: string[] = [];
+    const code = await runRemote(config.adminSocket, ['audit', 'public-key', '--tenant', tenant], (t) => lines.push(t), () => {});
+    if (code !== 0) throw new CliError(`${(lines.at(-1) ?? 'the server has no key for this tenant').replace(/^cerbere: /, '')}`);
+    return { key: lines.at(-1) ?? '', source: `tenant ${tenant}'s key from the running server; pass --key to check against a key you obtained independently` };
+  }
+  const svc = await openServices(config);
+  try {
+    if (!(await tenantExists(svc.database.db, tenant))) throw new CliError(`tenant ${tenant} does not exist here`);
+    return { key: (await svc.log.signers.get(tenant)).verifierKey, source: `tenant ${tenant}'s key from the database; pass --key to check against a key you obtained independently` };
+  } finally {
+    await svc.close();
+  }
+}

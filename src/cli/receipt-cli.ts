@@ -79,25 +79,3 @@ export async function runVerifyReceiptLocally(argv: string[], io: Io, serverKey:
     return 1;
   }
 }
-
-/** The tenant's verifier key from the running server (admin socket) or else from the database. */
-export async function serverVerifierKey(tenant: string): Promise<{ key: string; source: string }> {
-  const { loadConfig } = await import('../core/config.ts');
-  const { socketAnswers, runRemote } = await import('../server/admin-socket.ts');
-  const config = loadConfig();
-  if (await socketAnswers(config.adminSocket)) {
-    const lines: string[] = [];
-    const code = await runRemote(config.adminSocket, ['audit', 'public-key', '--tenant', tenant], (t) => lines.push(t), () => {});
-    if (code !== 0) throw new CliError(`${(lines.at(-1) ?? 'the server has no key for this tenant').replace(/^cerbere: /, '')}`);
-    return { key: lines.at(-1) ?? '', source: `tenant ${tenant}'s key from the running server; pass --key to check against a key you obtained independently` };
-  }
-  const { openServices } = await import('../services.ts');
-  const { tenantExists } = await import('../store/tenants.ts');
-  const svc = await openServices(config);
-  try {
-    if (!(await tenantExists(svc.database.db, tenant))) throw new CliError(`tenant ${tenant} does not exist here`);
-    return { key: (await svc.log.signers.get(tenant)).verifierKey, source: `tenant ${tenant}'s key from the database; pass --key to check against a key you obtained independently` };
-  } finally {
-    await svc.close();
-  }
-}

@@ -5,7 +5,7 @@ import { CliError } from './io.ts';
 import { tenantExists } from '../store/tenants.ts';
 import { AccountError, staffRoles, ACCOUNT_ID } from '../auth/accounts.ts';
 import { registerClient } from '../auth/clients.ts';
-import { AuthError } from '../auth/service.ts';
+import { AuthError } from '../auth/errors.ts';
 import { TOKEN_ROLES } from '../access/policy.ts';
 import type { Actor } from '../core/context.ts';
 import type { Services } from '../detect/services.ts';

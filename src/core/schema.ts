@@ -30,7 +30,7 @@ export interface AuditEventsTable {
   actor_kind: string; actor_id: string; role: string; site_id: string | null; client_id: string | null;
   ip: string | null; purpose: string; action: string; outcome: string;
   resource_refs: string[]; patient_ids: string[]; detail: string | null;
-  /** Position in the tenant's Merkle log, allocated at insert (src/audit/recorder.ts). */
+  /** Position in the tenant's Merkle log, allocated at insert (src/audit/record/recorder.ts). */
   leaf_index: ColumnType<string, string | number, never>;
 }
 export interface AuditLogHeadTable { tenant_id: string; next: ColumnType<string, string | number, string | number> }

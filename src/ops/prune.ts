@@ -1,7 +1,7 @@
 // Retention of the access log: `cerbere audit prune`. Events recorded before a date are deleted, but
 // only as a prefix [0, boundary) of the tenant's Merkle log lying within a signed checkpoint, and only
 // together with what keeps the rest verifiable:
-//   - the hashes of the pruned prefix that proofs and tiles still need (src/audit/tree.ts), in
+//   - the hashes of the pruned prefix that proofs and tiles still need (src/audit/log/tree.ts), in
 //     audit_pruned_hashes;
 //   - a prune record (audit_prunes) whose note is a checkpoint of the covering size, signed by the log
 //     key, with the extension line `prune <boundary>`: an attacker without the key cannot pass a

@@ -1,30 +1,24 @@
 // The Fastify application: security headers, authentication, error mapping, routes.
 // Routes are thin: they parse, call the repository, and format FHIR responses.
-import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import helmet from 'helmet';
 import rateLimit from '@fastify/rate-limit';
 import type { Services } from '../detect/services.ts';
 import { errorToOutcome, FhirError, operationOutcome } from '../fhir/outcome.ts';
-import type { AccessContext } from '../core/context.ts';
 import { registerFhirRoutes } from './fhir-routes.ts';
 import { registerLogRoutes } from './log-routes.ts';
 import { registerWatchRoutes } from './watch-routes.ts';
 import { registerAccessHistoryRoutes } from './access-history-routes.ts';
 import { registerExportRoutes } from './export-routes.ts';
 import { registerAuditRoutes } from './audit-routes.ts';
-import { accountAccessContext, registerAuthRoutes } from './auth-routes.ts';
+import { registerAuthRoutes } from './auth-routes.ts';
+import { authenticate } from './authenticate.ts';
+import { FHIR_JSON } from './http.ts';
 import { registerBreakGlassRoutes } from './break-glass-routes.ts';
 import { registerEraseRoutes } from './erase-routes.ts';
 import { loadFhirDefinitions } from '../fhir/validate.ts';
 import { registerPages } from './pages.ts';
-import { DEFAULT_PURPOSE, isPurposeOfUse, PURPOSES_OF_USE } from '../core/purposes.ts';
 
-export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
-
-
-declare module 'fastify' {
-  interface FastifyRequest { access?: AccessContext }
-}
 
 export interface AppOptions { logLevel?: string | false; rateLimitPerMinute?: number }
 
@@ -110,37 +104,4 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   await registerPages(app);
 
   return app;
-}
-
-export async function authenticate(services: Services, req: FastifyRequest): Promise<AccessContext> {
-  const purposeHeader = req.headers['x-purpose-of-use'];
-  if (Array.isArray(purposeHeader)) throw FhirError.badRequest('X-Purpose-Of-Use must be given once');
-  const purpose = typeof purposeHeader === 'string' ? purposeHeader.toUpperCase() : DEFAULT_PURPOSE;
-  if (!isPurposeOfUse(purpose)) throw FhirError.badRequest(`X-Purpose-Of-Use must be one of ${PURPOSES_OF_USE.join(', ')}`);
-  // Accounts (access token or session cookie with CSRF on writes) and OAuth clients; null for API tokens.
-  const account = await accountAccessContext(services, req, purpose);
-  if (account) return notSuspended(services, account);
-  const h = req.headers.authorization;
-  if (!h || !h.startsWith('Bearer ')) throw FhirError.unauthorized();
-  let principal;
-  try { principal = await services.tokens.verify(h.slice(7).trim()); } catch {
-    throw FhirError.serviceUnavailable('database unavailable');
-  }
-  if (!principal) throw FhirError.unauthorized();
-  return notSuspended(services, {
-    tenantId: principal.tenantId,
-    actor: { kind: 'token', id: principal.tokenId, role: principal.role },
-    purpose,
-    client: { tokenId: principal.tokenId, ip: req.ip },
-  });
-}
-
-/** A suspended credential (spent release budget, high-severity alert, DPO) is refused until an administrator restores it. */
-async function notSuspended(services: Services, ctx: AccessContext): Promise<AccessContext> {
-  let suspended: boolean;
-  try { suspended = await services.watch.suspensions.isSuspended(ctx.tenantId, ctx.actor); } catch {
-    throw FhirError.serviceUnavailable('database unavailable');
-  }
-  if (suspended) throw FhirError.forbidden('this credential is suspended after a security alert; an administrator must restore it');
-  return ctx;
 }

@@ -13,7 +13,7 @@ import { requireInteraction } from '../access/capabilities.ts';
 import { parseAuditEventSearch, readAuditEvent, searchAuditEvents, toAuditEvent } from '../audit/read/audit-event.ts';
 import { assertInvestigator, criteriaFromParameters, investigate, toBundle, toCsv, toParameters } from '../respond/blast-radius.ts';
 import { PageTokens } from './page-token.ts';
-import { FHIR_JSON } from './app.ts';
+import { FHIR_JSON } from './http.ts';
 
 const baseUrl = (req: FastifyRequest) => `${req.protocol}://${req.host}/fhir`;
 const ctxOf = (req: FastifyRequest): AccessContext => {

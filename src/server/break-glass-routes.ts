@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../detect/services.ts';
 import { FhirError } from '../fhir/outcome.ts';
-import { FHIR_JSON } from './app.ts';
+import { FHIR_JSON } from './http.ts';
 
 /** Reason and duration from a FHIR Parameters body ({reason: valueString, minutes: valueInteger}) or a plain object. */
 export function parseBreakGlassBody(body: any, maxMinutes: number): { reason: string; minutes: number } {

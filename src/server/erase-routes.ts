@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Services } from '../detect/services.ts';
 import { FhirError, operationOutcome } from '../fhir/outcome.ts';
 import { erasePatient, ERASE_REASONS, type EraseReason } from '../ops/erasure.ts';
-import { FHIR_JSON } from './app.ts';
+import { FHIR_JSON } from './http.ts';
 
 export function registerEraseRoutes(app: FastifyInstance, services: Services): void {
   app.post<{ Params: { id: string } }>('/Patient/:id/$erase', async (req, reply) => {

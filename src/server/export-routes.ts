@@ -7,7 +7,7 @@ import type { Capability } from '../access/policy.ts';
 import { requireCapability } from '../access/capabilities.ts';
 import { FhirError } from '../fhir/outcome.ts';
 import type { IssueCode } from '../fhir/validate.ts';
-import { authenticate } from './app.ts';
+import { authenticate } from './authenticate.ts';
 import { approveExport, buildExportBytes, ExportError, parseExpiry, releaseExportShare, requestExport } from '../ops/export.ts';
 import { KeyProviderError } from '../vault/key-provider.ts';
 

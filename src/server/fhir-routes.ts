@@ -8,7 +8,7 @@ import { capabilityStatement } from '../fhir/capability.ts';
 import type { AccessContext } from '../core/context.ts';
 import { PageTokens } from './page-token.ts';
 import { processBundle, searchset } from './bundle.ts';
-import { FHIR_JSON } from './app.ts';
+import { FHIR_JSON } from './http.ts';
 
 type Params = { type: string; id: string; vid: string };
 

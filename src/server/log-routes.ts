@@ -16,7 +16,7 @@ import type { AccessContext } from '../core/context.ts';
 import { FhirError } from '../fhir/outcome.ts';
 import { can } from '../access/policy.ts';
 import { TENANT_ID } from '../auth/api-tokens.ts';
-import { authenticate } from './app.ts';
+import { authenticate } from './authenticate.ts';
 import { logView, LogInconsistentError, type LogSnapshot } from '../audit/log/log-view.ts';
 import { MissingNodeError } from '../audit/log/tree.ts';
 import { encodeEntryBundle, MAX_ENTRY_SIZE, parseTilePath, readHashTile, TILE_WIDTH, tileWidth } from '../audit/log/tiles.ts';

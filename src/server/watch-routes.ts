@@ -6,7 +6,7 @@ import type { Services } from '../detect/services.ts';
 import type { AccessContext } from '../core/context.ts';
 import { FhirError } from '../fhir/outcome.ts';
 import { can, type Capability } from '../access/policy.ts';
-import { authenticate } from './app.ts';
+import { authenticate } from './authenticate.ts';
 import { actorTimeline } from '../audit/read/actor-timeline.ts';
 import { ALERT_STATES, type StoredAlert } from '../detect/alert-store.ts';
 import { CONTAINABLE } from '../detect/watch.ts';

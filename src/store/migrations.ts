@@ -50,7 +50,7 @@ export const MIGRATIONS: Migration[] = [
       // Current tree per tenant: the compact range (JSON) lets the integrator append without re-reading leaves.
       `CREATE TABLE audit_log_state (tenant_id text PRIMARY KEY, size bigint NOT NULL, root bytea NOT NULL,
          compact_range text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`,
-      // Signed C2SP checkpoints; copies are also written outside the database (see src/audit/log.ts).
+      // Signed C2SP checkpoints; copies are also written outside the database (see src/audit/log/log.ts).
       `CREATE TABLE audit_checkpoints (tenant_id text NOT NULL, size bigint NOT NULL, root bytea NOT NULL, note text NOT NULL,
          created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (tenant_id, size))`,
       // Append-only: an UPDATE may only set leaf_index/leaf_hash from NULL; DELETE and TRUNCATE are refused.
@@ -107,7 +107,7 @@ export const MIGRATIONS: Migration[] = [
       `CREATE TABLE audit_prunes (tenant_id text NOT NULL, boundary bigint NOT NULL, checkpoint_size bigint NOT NULL,
          before timestamptz NOT NULL, note text NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),
          PRIMARY KEY (tenant_id, boundary))`,
-      // What keeps the pruned prefix verifiable (src/audit/tree.ts): subtree hashes of height 8·k and the
+      // What keeps the pruned prefix verifiable (src/audit/log/tree.ts): subtree hashes of height 8·k and the
       // leaf hashes of the last partial 256-leaf chunk. Hashes only, no event content.
       `CREATE TABLE audit_pruned_hashes (tenant_id text NOT NULL, height int NOT NULL, idx bigint NOT NULL, hash bytea NOT NULL,
          PRIMARY KEY (tenant_id, height, idx))`,

@@ -204,7 +204,7 @@ export class RepositoryLifecycle {
     return r;
   }
 
-  /** Restore hook: shreds these keys inside the restore's own transaction (see src/vault/erasure.ts). */
+  /** Restore hook: shreds these keys inside the restore's own transaction (see src/ops/erasure.ts). */
   async shredInTransaction(tx: Transaction<DB>, tenantId: string, keyNos: number[]): Promise<{ keys: number; resources: number; history: number }> {
     const out = await this.shredIn(tx, tenantId, keyNos, 'restore');
     if (out.keys || out.resources || out.history) {

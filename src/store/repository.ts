@@ -1,266 +1,30 @@
 // The repository: the only code that reads or writes patient data tables. Every call carries an
 // access context; it checks the policy, encrypts/decrypts, maintains blind indexes, and appends the
 // access event before any data is returned (reads: group commit; writes: same transaction).
+// This file holds the writes; the reads are in repository-reads.ts, the shared part in repository-base.ts.
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { DB } from '../core/schema.ts';
-import { unnamed, type PreparedQuery } from './db.ts';
-import type { Keyring, TenantKeys } from '../vault/keyring.ts';
-import { AuditUnavailableError, type AccessEvent, type AccessRecorder } from '../core/access-event.ts';
+import type { TenantKeys } from '../vault/keyring.ts';
+import { type AccessEvent } from '../core/access-event.ts';
 import type { AccessContext } from '../core/context.ts';
-import { can, isAllowed, type Interaction } from '../access/policy.ts';
+import { can, type Interaction } from '../access/policy.ts';
 import { FhirError } from '../fhir/outcome.ts';
 import { SUPPORTED_TYPES, hasErrors, validateResource, extractReferences, FHIR_ID_REGEX as ID, type ValidationIssue } from '../fhir/validate.ts';
-import { ImportPool } from './import-pool.ts';
 import { stampResource } from './stamp.ts';
 import { pack } from '../core/packed.ts';
 import { patientOf } from '../fhir/search-params.ts';
-import type { SearchQuery } from '../fhir/search-query.ts';
-import { bodyPatientKeyNo, envelopeCipher, resourceAad, type ResourceCipher } from '../vault/resource-cipher.ts';
+import { envelopeCipher, resourceAad } from '../vault/resource-cipher.ts';
 import type { PatientKeyRef } from '../vault/envelope.ts';
-import { RepositoryLifecycle } from './repository-lifecycle.ts';
-import { queryTokens, resourceTokens, SearchValueError } from './indexer.ts';
-import { blindToken } from '../vault/blind-index.ts';
-import { AccessDecider } from '../access/decider.ts';
+import { resourceTokens } from './indexer.ts';
 import { deny } from '../access/denials.ts';
 import { withCompartmentToken } from '../access/care-links.ts';
+import { type VersionInfo, type WriteResult, type Db, unknownRef, WorkLog, type TransactionOps, breakGlassDetail } from './repository-base.ts';
+import { RepositoryReads } from './repository-reads.ts';
 
-export interface VersionInfo { versionId: number; lastUpdated: Date }
-export interface ReadResult extends VersionInfo { json: string }
-export interface WriteResult extends VersionInfo { resource: any; created: boolean }
-export interface HistoryEntry extends VersionInfo { deleted: boolean; resource: any | null; method: 'POST' | 'PUT' | 'DELETE' }
-export interface SearchResult { matches: any[]; includes: any[]; total?: number; hasMore: boolean }
+export type { VersionInfo, ReadResult, WriteResult, HistoryEntry, SearchResult, TransactionOps } from './repository-base.ts';
 
-type Db = Kysely<DB> | Transaction<DB>;
-interface CurrentRow { version: number; last_updated: Date; deleted: boolean; body: Buffer | null }
-interface PatientKeyCols { pk_no: number | null; pk_wrapped: Buffer | null; pk_wrap: number | null }
-/** A requested id that matched nothing may be anything a user typed (even a NIR): the append-only
- *  log keeps only a keyed hash of it, enough to see repeated probing of the same id. */
-const unknownRef = (keys: TenantKeys, type: string, id: string) => `${type}/#${blindToken(keys.tokenKey('_audit', 'unknown-id'), id).toString(16)}`;
-// The patient key named by the body's header comes in the same round trip (one query per read, cache or not).
-const READ_SQL = `select r.version, r.last_updated, r.deleted, r.body, pk.key_no as pk_no, pk.wrapped as pk_wrapped, pk.wrap_version as pk_wrap
-  from resources r left join patient_keys pk on pk.tenant_id = r.tenant_id and pk.key_no = (case when length(r.body) >= 10 and get_byte(r.body, 0) = 1 and get_byte(r.body, 1) = 1
-    then get_byte(r.body, 6)::bigint * 16777216 + get_byte(r.body, 7) * 65536 + get_byte(r.body, 8) * 256 + get_byte(r.body, 9) end)
-  where r.tenant_id = $1 and r.resource_type = $2 and r.id = $3`;
-
-/** Collects what one unit of work touched, for its access event and its deferred reference check. */
-class WorkLog {
-  refs: string[] = [];
-  patients: string[] = [];
-  outgoing = new Map<string, Set<string>>();
-  /** Break-glass accesses this work relied on (flagged in its access event). */
-  breakGlass = new Set<string>();
-  note(type: string, id: string, resource: any | null) {
-    this.refs.push(`${type}/${id}`);
-    const p = resource ? patientOf(resource) : type === 'Patient' ? id : null;
-    if (p) this.patients.push(p);
-  }
-}
-
-export class Repository {
-  private readonly cipher: ResourceCipher;
-  private readonly importPool = new ImportPool();
-  /** Scope, masking, care relationships, break-glass and bulk limits (src/auth/access-decision.ts). */
-  readonly access: AccessDecider;
-  /** Key-lifecycle operations on patient tables (re-encryption, re-index, crypto-shredding, retention). */
-  readonly lifecycle: RepositoryLifecycle;
-  constructor(private readonly deps: { db: Kysely<DB>; keyring: Keyring; audit: AccessRecorder; cipher?: ResourceCipher; prepared?: PreparedQuery; access?: AccessDecider }) {
-    this.cipher = deps.cipher ?? envelopeCipher;
-    this.access = deps.access ?? new AccessDecider(deps.db, { searchPatientsPerHour: 0, searchPatientsPerHourClient: 0, breakGlassMaxMinutes: 30, careLinkDays: 90 }, deps.audit);
-    this.lifecycle = new RepositoryLifecycle({ ...deps, cipher: this.cipher });
-  }
-
-  get db(): Kysely<DB> { return this.deps.db; }
-  private get prepared(): PreparedQuery { return this.deps.prepared ?? unnamed(this.db); }
-
-  async close(): Promise<void> { await this.importPool.close(); }
-
-  // ---- reads -------------------------------------------------------------------------------
-
-  async read(ctx: AccessContext, type: string, id: string): Promise<ReadResult> {
-    this.check(ctx, 'read', type);
-    if (!ID.test(id)) throw FhirError.badRequest('invalid resource id');
-    const keys = await this.keys(ctx);
-    // The hottest query: pre-written SQL skips the query builder's per-call compilation.
-    const row = await this.guard(async () => (await this.prepared<CurrentRow & PatientKeyCols>('cerbere_read_current', READ_SQL, [ctx.tenantId, type, id]))[0]);
-    if (row?.pk_wrapped && !keys.patients.get(row.pk_no!)) this.deps.keyring.cachePatientKey(keys, row.pk_no!, row.pk_wrapped, row.pk_wrap!);
-    return this.release(ctx, keys, 'read', type, id, row, `${type}/${id}`);
-  }
-
-  async vread(ctx: AccessContext, type: string, id: string, versionId: number): Promise<ReadResult> {
-    this.check(ctx, 'vread', type);
-    if (!ID.test(id)) throw FhirError.badRequest('invalid resource id');
-    if (!Number.isInteger(versionId) || versionId < 1 || versionId > 2_147_483_647) throw FhirError.notFound(type, id);
-    const keys = await this.keys(ctx);
-    const row = await this.guard(async () => (await this.db.selectFrom('resources').select(['version', 'last_updated', 'deleted', 'body'])
-      .where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', '=', id).where('version', '=', versionId).executeTakeFirst())
-      ?? this.db.selectFrom('resource_history').select(['version', 'last_updated', 'deleted', 'body'])
-        .where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', '=', id).where('version', '=', versionId).executeTakeFirst());
-    return this.release(ctx, keys, 'vread', type, id, row, `${type}/${id}/_history/${versionId}`);
-  }
-
-  /** Decrypts one stored version and returns it only once its access event is durable. */
-  private async release(ctx: AccessContext, keys: TenantKeys, action: 'read' | 'vread', type: string, id: string, row: CurrentRow | undefined, ref: string): Promise<ReadResult> {
-    if (!row || row.deleted || !row.body) {
-      await this.record(ctx, { action, outcome: 'failure', resourceRefs: [unknownRef(keys, type, id)], patientIds: [] });
-      throw row ? FhirError.gone(type, id) : FhirError.notFound(type, id);
-    }
-    await this.loadPatientKeys(keys, [row.body]);
-    let json = this.open(keys, ctx.tenantId, type, id, row.version, row.body);
-    // A Patient is its own compartment: no need to parse it to name the patient.
-    const patient = type === 'Patient' ? id : patientOf(JSON.parse(json));
-    const d = await this.access.decide(ctx, action, type, [patient], { refs: [ref], unreached: 'deny' });
-    json = this.access.maskJson(d.rule, json);
-    await this.record(ctx, { action, outcome: 'success', resourceRefs: [ref], patientIds: patient ? [patient] : [], ...breakGlassDetail(d.breakGlass) });
-    return { json, versionId: row.version, lastUpdated: new Date(row.last_updated) };
-  }
-
-  async history(ctx: AccessContext, type: string, id: string, opts: { count: number }): Promise<HistoryEntry[]> {
-    this.check(ctx, 'history', type);
-    if (!ID.test(id)) throw FhirError.badRequest('invalid resource id');
-    const keys = await this.keys(ctx);
-    const rows = await this.guard(async () => {
-      const cols = ['version', 'last_updated', 'deleted', 'body'] as const;
-      const cur = await this.db.selectFrom('resources').select(cols).where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', '=', id).execute();
-      const old = await this.db.selectFrom('resource_history').select(cols).where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', '=', id)
-        .orderBy('version', 'desc').limit(opts.count).execute();
-      return [...cur, ...old].slice(0, opts.count);
-    });
-    if (!rows.length) {
-      await this.record(ctx, { action: 'history', outcome: 'failure', resourceRefs: [unknownRef(keys, type, id)], patientIds: [] });
-      throw FhirError.notFound(type, id);
-    }
-    await this.loadPatientKeys(keys, rows.map((r) => r.body));
-    const patients = new Set<string>();
-    const scopePatients: (string | null)[] = [];
-    const resources = rows.map((r) => {
-      const resource = r.body ? JSON.parse(this.open(keys, ctx.tenantId, type, id, r.version, r.body)) : null;
-      const p = resource ? patientOf(resource) : null;
-      if (p) patients.add(p);
-      if (resource) scopePatients.push(p);
-      return resource;
-    });
-    // Every version's patient must be reached (a version may have named another patient).
-    const d = await this.access.decide(ctx, 'history', type, scopePatients, { refs: [`${type}/${id}`], unreached: 'deny' });
-    const entries: HistoryEntry[] = rows.map((r, i) => {
-      const method = r.deleted ? 'DELETE' : r.version === 1 && i === rows.length - 1 ? 'POST' : 'PUT';
-      return { versionId: r.version, lastUpdated: new Date(r.last_updated), deleted: r.deleted, resource: this.access.release(d, resources[i]), method };
-    });
-    await this.record(ctx, { action: 'history', outcome: 'success', resourceRefs: [`${type}/${id}`], patientIds: [...patients], ...breakGlassDetail(d.breakGlass) });
-    return entries;
-  }
-
-  async search(ctx: AccessContext, q: SearchQuery): Promise<SearchResult> {
-    this.check(ctx, 'search', q.type);
-    const keys = await this.keys(ctx);
-    const rule = this.access.rule(ctx, 'search', q.type)!;
-    // Scoped roles search only among the patients they reach: in SQL, so counts and pages agree.
-    const scopeFilter = this.access.searchFilter(ctx, keys, rule, q.type);
-    const where = scopeFilter === 'none' ? null : this.searchConditions(keys, ctx.tenantId, q);
-    if (where && scopeFilter && scopeFilter !== 'none') where.rest.push(scopeFilter);
-    const params = q.criteria.map((c) => c.def.name).concat(q.ids ? ['_id'] : [], q.lastUpdated.length ? ['_lastUpdated'] : []);
-    const detail = `params=${[...new Set(params)].join(',')}`;
-    if (!where) {
-      await this.record(ctx, { action: 'search', outcome: 'success', resourceRefs: [], patientIds: [], detail });
-      return { matches: [], includes: [], total: q.total || q.summaryCount ? 0 : undefined, hasMore: false };
-    }
-    const cond = sql.join(where.rest, sql` and `);
-    // With blind-index criteria, scan the GIN index first (tokens are tenant-keyed, so it is the
-    // selective path) and filter by tenant afterwards; otherwise the planner may walk a whole tenant.
-    const source = where.tokens.length
-      ? sql`(select * from resources where ${sql.join(where.tokens, sql` and `)} offset 0) as r`
-      : sql`resources`;
-    let total: number | undefined;
-    if (q.total || q.summaryCount) {
-      const r = await this.guard(() => sql<{ n: string }>`select count(*)::text as n from ${source} where ${cond}`.execute(this.db));
-      total = Number(r.rows[0].n);
-    }
-    if (q.summaryCount) {
-      await this.record(ctx, { action: 'search', outcome: 'success', resourceRefs: [], patientIds: [], detail: detail + ';summary=count' });
-      return { matches: [], includes: [], total, hasMore: false };
-    }
-    const order = q.sort === 'desc' ? sql`last_updated desc, id desc` : q.sort === 'asc' ? sql`last_updated, id` : sql`id`;
-    const rows = await this.guard(() => sql<{ id: string; version: number; body: Buffer }>`
-      select id, version, body from ${source} where ${cond} order by ${order} limit ${q.count + 1} offset ${q.offset}`.execute(this.db));
-    const hasMore = rows.rows.length > q.count;
-    const log = new WorkLog();
-    await this.loadPatientKeys(keys, rows.rows.map((r) => r.body));
-    const decoded = rows.rows.slice(0, q.count).map((r) => ({ id: r.id, res: JSON.parse(this.open(keys, ctx.tenantId, q.type, r.id, r.version, r.body)) }));
-    // Defence in depth: every match is decided again (cached) before release; break-glass use is flagged.
-    const patients = decoded.map((d) => patientOf(d.res));
-    const decision = await this.access.decide(ctx, 'search', q.type, patients, { refs: [], unreached: 'skip' });
-    for (const bg of decision.breakGlass) log.breakGlass.add(bg);
-    const matches: any[] = [];
-    decoded.forEach((d, i) => {
-      if (!decision.allows(patients[i])) return;
-      log.note(q.type, d.id, d.res);
-      matches.push(this.access.release(decision, d.res));
-    });
-    const includes = await this.resolveIncludes(ctx, keys, q, matches, log);
-    if (!(await this.access.chargeSearch(ctx, new Set(log.patients).size))) {
-      await deny(this.deps.audit, ctx, { action: 'search', resourceRefs: [q.type], detail: `${detail};flag=bulk-limit` }, FhirError.tooManyRequests(), { wait: true });
-    }
-    await this.record(ctx, { action: 'search', outcome: 'success', resourceRefs: log.refs, patientIds: log.patients, detail: detail + breakGlassSuffix(log.breakGlass) });
-    return { matches, includes, total, hasMore };
-  }
-
-  private searchConditions(keys: TenantKeys, tenantId: string, q: SearchQuery) {
-    const rest = [sql`tenant_id = ${tenantId}`, sql`resource_type = ${q.type}`, sql`not deleted`];
-    const tokens = [];
-    const all: string[] = [];
-    for (const c of q.criteria) {
-      let toks: string[];
-      try { toks = queryTokens(keys, q.type, c.def, c.values); } catch (e) {
-        if (e instanceof SearchValueError) throw FhirError.badRequest(e.message, [c.def.name]);
-        throw e;
-      }
-      if (!toks.length) return null; // e.g. a date range outside any bucket: nothing can match
-      if (toks.length === 1) all.push(toks[0]);
-      else tokens.push(sql`tokens && ${toks}::bigint[]`);
-    }
-    if (all.length) tokens.unshift(sql`tokens @> ${all}::bigint[]`);
-    if (q.ids) {
-      if (!q.ids.length) return null;
-      rest.push(sql`id = any(${q.ids}::text[])`);
-    }
-    for (const b of q.lastUpdated) rest.push(b.op === '>=' ? sql`last_updated >= ${b.at}` : sql`last_updated < ${b.at}`);
-    return { tokens, rest };
-  }
-
-  private async resolveIncludes(ctx: AccessContext, keys: TenantKeys, q: SearchQuery, matches: any[], log: WorkLog): Promise<any[]> {
-    if (!q.include.length || !matches.length) return [];
-    const wanted = new Map<string, Set<string>>();
-    for (const inc of q.include) {
-      for (const m of matches) {
-        for (const raw of inc.param.extract(m)) {
-          const mm = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(String(raw));
-          if (!mm || (inc.targetType && mm[1] !== inc.targetType)) continue;
-          if (!(SUPPORTED_TYPES as readonly string[]).includes(mm[1])) continue;
-          if (!isAllowed(ctx.actor.role, 'read', mm[1])) continue;
-          if (!wanted.has(mm[1])) wanted.set(mm[1], new Set());
-          wanted.get(mm[1])!.add(mm[2]);
-        }
-      }
-    }
-    const out: any[] = [];
-    for (const [type, ids] of wanted) {
-      const rows = await this.guard(() => this.db.selectFrom('resources').select(['id', 'version', 'body'])
-        .where('tenant_id', '=', ctx.tenantId).where('resource_type', '=', type).where('id', 'in', [...ids]).where('deleted', '=', false).execute());
-      await this.loadPatientKeys(keys, rows.map((r) => r.body));
-      const decoded = rows.filter((r) => r.body).map((r) => ({ id: r.id, res: JSON.parse(this.open(keys, ctx.tenantId, type, r.id, r.version, r.body!)) }));
-      const patients = decoded.map((d) => patientOf(d.res));
-      // An included resource the actor may not see is left out, not an error.
-      const decision = await this.access.decide(ctx, 'read', type, patients, { refs: [], unreached: 'skip' });
-      for (const bg of decision.breakGlass) log.breakGlass.add(bg);
-      decoded.forEach((d, i) => {
-        if (!decision.allows(patients[i])) return;
-        log.note(type, d.id, d.res);
-        out.push(this.access.release(decision, d.res));
-      });
-    }
-    return out;
-  }
-
+export class Repository extends RepositoryReads {
   // ---- writes ------------------------------------------------------------------------------
 
   async create(ctx: AccessContext, resource: any, opts: { id?: string } = {}): Promise<WriteResult> {
@@ -493,18 +257,7 @@ export class Repository {
     }
   }
 
-  // ---- shared ------------------------------------------------------------------------------
 
-  private check(ctx: AccessContext, interaction: Interaction, type: string): void {
-    if (!(SUPPORTED_TYPES as readonly string[]).includes(type)) throw FhirError.notFoundType(type);
-    this.access.permit(ctx, interaction, type);
-  }
-
-  /**
-   * Recomputes the blind-index tokens (with the compartment token) and the care relationships of
-   * every current resource of a tenant, in batches: for data stored before authorization existed
-   * (migration 7). System context only; one access event per batch.
-   */
   async reindexAccess(ctx: AccessContext, onBatch?: (done: number) => void): Promise<number> {
     if (ctx.actor.kind !== 'system') throw FhirError.forbidden('re-indexing is a system operation');
     const keys = await this.keys(ctx);
@@ -560,58 +313,4 @@ export class Repository {
     }));
   }
 
-  private async keys(ctx: AccessContext): Promise<TenantKeys> {
-    try { return await this.deps.keyring.keys(ctx.tenantId); } catch {
-      throw FhirError.serviceUnavailable('key provider unavailable');
-    }
-  }
-
-  /** The key of the patient whose compartment `input` belongs to (created if new), or undefined. */
-  private async patientKeyFor(tx: Db, keys: TenantKeys, input: any, id: string): Promise<PatientKeyRef | undefined> {
-    const pid = input?.resourceType === 'Patient' ? id : patientOf(input);
-    if (!pid) return undefined;
-    return (await this.deps.keyring.ensurePatientKeys(tx, keys, [pid])).get(pid);
-  }
-
-  /** Unwraps the patient keys named by these bodies' headers (one query for the missing ones). */
-  private async loadPatientKeys(keys: TenantKeys, bodies: Array<Uint8Array | null>, db: Db = this.db): Promise<void> {
-    let nos: number[] | null = null;
-    for (const b of bodies) {
-      const n = bodyPatientKeyNo(b);
-      if (n !== null && !keys.patients.get(n)) (nos ??= []).push(n);
-    }
-    if (nos) await this.guard(() => this.deps.keyring.loadPatientKeys(db, keys, nos));
-  }
-
-  private open(keys: TenantKeys, tenantId: string, type: string, id: string, version: number, body: Buffer): string {
-    try {
-      return this.cipher.open(keys, resourceAad(tenantId, type, id, version), body).toString('utf8');
-    } catch {
-      throw FhirError.serviceUnavailable(`${type}/${id} could not be decrypted`);
-    }
-  }
-
-  private async record(ctx: AccessContext, e: AccessEvent): Promise<void> {
-    try { await this.deps.audit.record(ctx, e); } catch {
-      throw FhirError.serviceUnavailable('access log unavailable');
-    }
-  }
-
-  /** Database failures become 503 (fail closed, no driver message leaks); FHIR errors pass through. */
-  private async guard<T>(fn: () => Promise<T>): Promise<T> {
-    try { return await fn(); } catch (e) {
-      if (e instanceof FhirError) throw e;
-      if (e instanceof AuditUnavailableError) throw FhirError.serviceUnavailable('access log unavailable');
-      throw FhirError.serviceUnavailable('database unavailable', e);
-    }
-  }
-}
-
-const breakGlassSuffix = (ids: Iterable<string>) => { const a = [...ids]; return a.length ? `;break-glass=${a.join(',')};flag=review` : ''; };
-const breakGlassDetail = (ids: string[]): { detail?: string } => (ids.length ? { detail: breakGlassSuffix(ids).slice(1) } : {});
-
-export interface TransactionOps {
-  create(resource: any, id?: string): Promise<WriteResult>;
-  update(type: string, id: string, resource: any, ifMatch?: number): Promise<WriteResult>;
-  delete(type: string, id: string): Promise<VersionInfo | null>;
 }

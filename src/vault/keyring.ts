@@ -1,9 +1,9 @@
 // Per-tenant data keys: generated here, stored wrapped in data_keys, unwrapped into a bounded
 // in-memory cache. 'enc' keys encrypt resources; 'idx' keys (never the encryption key) make
-// blind indexes. Both have versions (rotation, see src/vault/rotation.ts): writes use the newest
+// blind indexes. Both have versions (rotation, see src/ops/rotation.ts): writes use the newest
 // non-retired 'enc' version and every non-retired 'idx' version; reads accept any non-retired one.
 // Per-patient keys (patient_keys) are random, wrapped under the tenant's current 'enc' key and
-// destroyable one by one (crypto-shredding, src/vault/erasure.ts).
+// destroyable one by one (crypto-shredding, src/ops/erasure.ts).
 // A provider outage after the cache period refuses requests (fail closed).
 import { randomBytes, randomFillSync } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';

@@ -13,7 +13,7 @@ import { runCommand } from '../../src/cli/commands.ts';
 const L = `[${DB_LABEL}]`;
 let env: TestEnv;
 let app: FastifyInstance;
-let ids: string[] = [];
+const ids: string[] = [];
 
 const get = (url: string, token: string) => app.inject({ url, headers: { authorization: `Bearer ${token}` } });
 

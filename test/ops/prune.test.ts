@@ -13,7 +13,8 @@ import { runCommand } from '../../src/cli/commands.ts';
 import { createApiToken } from '../../src/auth/api-tokens.ts';
 import { loadConfig } from '../../src/core/config.ts';
 import { formatCheckpoint, generateSigningKey, openCheckpoint, signNote } from '../../src/audit/log/note.ts';
-import { leafHash, verifyInclusion } from '../../src/audit/log/merkle.ts';
+import { leafHash } from '../../src/audit/merkle/merkle.ts';
+import { verifyInclusion } from '../../src/audit/merkle/merkle-verify.ts';
 import { entryBundlePath, tilePath } from '../../src/audit/log/tiles.ts';
 
 let env: TestEnv;

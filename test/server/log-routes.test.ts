@@ -11,7 +11,8 @@ import { runCommand } from '../../src/cli/commands.ts';
 import { openCheckpoint, parseVerifierKey } from '../../src/audit/log/note.ts';
 import { decodeEntryBundle, entryBundlePath, splitHashTile, tilePath, tileWidth, TILE_WIDTH, TILE_HEIGHT } from '../../src/audit/log/tiles.ts';
 import { logView } from '../../src/audit/log/log-view.ts';
-import { inclusionFrom, leafHash, nodeHash, verifyConsistency, verifyInclusion, type NodeSource } from '../../src/audit/log/merkle.ts';
+import { inclusionFrom, leafHash, nodeHash, type NodeSource } from '../../src/audit/merkle/merkle.ts';
+import { verifyConsistency, verifyInclusion } from '../../src/audit/merkle/merkle-verify.ts';
 
 let env: TestEnv;
 let app: FastifyInstance;

@@ -1,13 +1,13 @@
 // Integration of the access log: events carry gap-free positions allocated in commit order
-// (src/audit/recorder.ts); this reads those past a tenant's tree size, hashes them (RFC 9162 leaves over
+// (src/audit/record/recorder.ts); this reads those past a tenant's tree size, hashes them (RFC 9162 leaves over
 // the canonical entry), extends the level-0 hash tiles and stores the new tree state. Runs in the
-// server's main thread, or in the append worker thread on PostgreSQL (src/audit/append-worker.ts).
+// server's main thread, or in the append worker thread on PostgreSQL (src/audit/log/append-worker.ts).
 //
 // Concurrency: a tenant is integrated in one transaction holding its audit_log_state row FOR UPDATE,
 // so several servers (or threads) never integrate the same tenant at once.
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../../core/schema.ts';
-import { CompactRange, EMPTY_ROOT, HASH_SIZE } from './merkle.ts';
+import { CompactRange, EMPTY_ROOT, HASH_SIZE } from '../merkle/merkle.ts';
 import { TILE_WIDTH } from './tiles.ts';
 import { EVENT_COLUMNS, entryLeafHash, fieldsLeafHash, type EntryFields, type EventRow } from '../record/entry.ts';
 import type { LeafCache } from '../record/leaf-cache.ts';
@@ -39,7 +39,7 @@ export class Integrator {
     return added;
   }
 
-  // Positions are allocated gap-free in commit order (src/audit/recorder.ts), so pending events are
+  // Positions are allocated gap-free in commit order (src/audit/record/recorder.ts), so pending events are
   // exactly those at or past the tree size: read forward, hash, extend the tree and its level-0 tiles.
   private async integrateBatch(tenantId: string): Promise<{ size: number; added: number }> {
     await this.db.insertInto('audit_log_state')

@@ -3,7 +3,7 @@
 // checkpoint's signed root before anything is served from it.
 //
 // Leaves are read through `AuditLog.leafHashes()`, the pruned prefix through audit_pruned_hashes
-// (src/audit/prune.ts). Memory: ≈ 64 bytes per leaf per cached tenant (at most MAX_TENANTS trees).
+// (src/ops/prune.ts). Memory: ≈ 64 bytes per leaf per cached tenant (at most MAX_TENANTS trees).
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../../core/schema.ts';
 import type { AuditLog } from './log.ts';

@@ -1,10 +1,10 @@
 // The per-tenant tamper-evident access log. Events are written by the recorder at gap-free positions
-// (no Merkle work on the request path); the integrator (src/audit/integrator.ts) then hashes them into
+// (no Merkle work on the request path); the integrator (src/audit/log/integrator.ts) then hashes them into
 // each tenant's tree, and this signs C2SP checkpoints that are copied outside the database.
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../../core/schema.ts';
 import type { KeyProvider } from '../../vault/key-provider.ts';
-import { EMPTY_ROOT, HASH_SIZE } from './merkle.ts';
+import { EMPTY_ROOT, HASH_SIZE } from '../merkle/merkle.ts';
 import { TILE_WIDTH } from './tiles.ts';
 import { formatCheckpoint, signNote } from './note.ts';
 import { EVENT_COLUMNS, encodeEntry, type EventRow } from '../record/entry.ts';

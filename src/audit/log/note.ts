@@ -6,7 +6,7 @@
 import {
   createHash, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject,
 } from 'node:crypto';
-import { HASH_SIZE } from './merkle.ts';
+import { HASH_SIZE } from '../merkle/merkle.ts';
 import { ed25519FromSeed } from '../../vault/signing-key.ts';
 
 const ED25519_TYPE = 0x01;

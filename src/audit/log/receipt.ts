@@ -2,7 +2,7 @@
 // offline by anyone holding the log's verifier key.
 //
 //   c2sp.org/tlog-proof@v1
-//   extra <base64 of the canonical entry (src/audit/entry.ts)>
+//   extra <base64 of the canonical entry (src/audit/record/entry.ts)>
 //   index <leaf index>
 //   <base64 inclusion proof hash>…            (leaf's sibling first, up to the root's child)
 //
@@ -10,7 +10,8 @@
 //
 // The `extra` line carries the entry itself: its leaf hash is SHA-256(0x00 ‖ entry), and the entry
 // names its tenant and leaf index, which must agree with the checkpoint's origin and the index line.
-import { HASH_SIZE, leafHash, verifyInclusion } from './merkle.ts';
+import { HASH_SIZE, leafHash } from '../merkle/merkle.ts';
+import { verifyInclusion } from '../merkle/merkle-verify.ts';
 import { NoteError, openCheckpoint, type NoteVerifier } from './note.ts';
 import { ENTRY_FORMAT } from '../record/entry.ts';
 import { logOrigin } from './signer.ts';

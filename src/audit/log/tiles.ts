@@ -5,7 +5,7 @@
 //
 // N is written in 3-digit groups, all but the last prefixed with `x` (1234067 → x001/x234/067).
 // Paths returned here are relative to the log prefix ("tile/0/x001/x234/067").
-import { HASH_SIZE } from './merkle.ts';
+import { HASH_SIZE } from '../merkle/merkle.ts';
 
 export const TILE_HEIGHT = 8;
 export const TILE_WIDTH = 256;

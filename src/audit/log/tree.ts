@@ -1,4 +1,4 @@
-// A tenant's Merkle tree in memory, possibly with a pruned prefix (retention, src/audit/prune.ts).
+// A tenant's Merkle tree in memory, possibly with a pruned prefix (retention, src/ops/prune.ts).
 //
 // Leaves [0, base) may be gone from the database. What is kept of them (table audit_pruned_hashes)
 // is enough for every proof about a leaf ≥ base and every tile a client of the log still needs:
@@ -11,7 +11,7 @@
 //
 // Without a prefix (base 0) this is the same structure as MerkleTreeLevels: every perfect-subtree
 // hash, ≈ 64 bytes per leaf, O(log n) roots and proofs for any size.
-import { adjacentNodeHash, consistencyFrom, HASH_SIZE, HashColumn, inclusionFrom, nodeHash, rangeRoot, type NodeSource } from './merkle.ts';
+import { adjacentNodeHash, consistencyFrom, HASH_SIZE, HashColumn, inclusionFrom, nodeHash, rangeRoot, type NodeSource } from '../merkle/merkle.ts';
 import { TILE_HEIGHT, TILE_WIDTH } from './tiles.ts';
 
 /** A stored hash of the pruned prefix: height (0 = leaf) and index at that height. */

@@ -2,7 +2,8 @@
 // every signed checkpoint, in the database and outside it. Stops at the first problem, by position.
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../../core/schema.ts';
-import { HASH_SIZE, textLeafHash, verifyConsistency } from './merkle.ts';
+import { HASH_SIZE, textLeafHash } from '../merkle/merkle.ts';
+import { verifyConsistency } from '../merkle/merkle-verify.ts';
 import { LogTree, MissingNodeError } from './tree.ts';
 import { prunes, prunedHashes } from './log-view.ts';
 import { openCheckpoint } from './note.ts';

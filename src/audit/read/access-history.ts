@@ -1,6 +1,6 @@
 // "Who accessed my record" (CSP L1111-19): every access event naming one patient, with the actor's
 // display name and role, site, date, action, purpose and break-glass flag, and for each event a
-// receipt (src/audit/receipt.ts) proving it is in the tenant's signed access log.
+// receipt (src/audit/log/receipt.ts) proving it is in the tenant's signed access log.
 //
 // Allowed to the patient themself (actor kind 'patient' whose patientId is the record) and to roles
 // with capability audit:investigate. Reading the view, or a receipt, is itself an access event.

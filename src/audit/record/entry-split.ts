@@ -9,12 +9,13 @@
 // as the unsplit event would. Access history and the blast radius query rows, so they see every
 // resource and patient of the event through its parts.
 import { ENTRY_FORMAT } from './entry.ts';
-import { MAX_ENTRY_SIZE } from '../log/tiles.ts';
 import type { AccessContext } from '../../core/context.ts';
 
 /** The fields of an access event that go into its entry (recorder.ts's AccessEvent). */
 interface AccessEvent { action: string; outcome: 'success' | 'denied' | 'failure'; resourceRefs: string[]; patientIds: string[]; detail?: string }
 
+/** An entry bundle's length prefix is a uint16 (C2SP tlog-tiles; log/tiles.ts MAX_ENTRY_SIZE, the same limit). */
+export const MAX_ENTRY_SIZE = 0xffff;
 /** Widest values the database can assign: leaf index, seq and the formatted time. */
 const WIDEST = [Number.MAX_SAFE_INTEGER, '9223372036854775807', '2026-01-01T00:00:00.000000Z'] as const;
 /** Room kept for the `;part=k/n` suffix. */

@@ -9,7 +9,7 @@
 // position or another tenant's log without its leaf hash changing.
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { DB } from '../../core/schema.ts';
-import { leafHash, textLeafHash } from '../log/merkle.ts';
+import { leafHash, textLeafHash } from '../merkle/merkle.ts';
 
 export const ENTRY_FORMAT = 'cerbere-audit/1';
 

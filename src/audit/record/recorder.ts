@@ -7,7 +7,7 @@ import type { DB } from '../../core/schema.ts';
 import type { PreparedQuery } from '../../store/db.ts';
 import { APPEND_RETURNING_SQL, APPEND_SQL, appendParams, pgTextArray, type EventRow } from './append-sql.ts';
 import type { LeafCache } from './leaf-cache.ts';
-import type { AppendThread } from '../log/append-thread.ts';
+import type { AppendThread } from './append-thread.ts';
 import type { AccessContext } from '../../core/context.ts';
 import { AuditUnavailableError, type AccessEvent } from '../../core/access-event.ts';
 import { fitToEntryLimit } from './entry-split.ts';

@@ -12,7 +12,8 @@ import { AuditLog } from '../../../src/audit/log/log.ts';
 import { Integrator } from '../../../src/audit/log/integrator.ts';
 import { verifyTenantLog, type Problem } from '../../../src/audit/log/verify.ts';
 import { ENTRY_JSON, EVENT_COLUMNS, encodeEntry, entryLeafHash, entryTextSql, jsonEntryLeafHash, parseEntryJson, type EventRow } from '../../../src/audit/record/entry.ts';
-import { inclusionProof, verifyInclusion } from '../../../src/audit/log/merkle.ts';
+import { inclusionProof } from '../../../src/audit/merkle/merkle.ts';
+import { verifyInclusion } from '../../../src/audit/merkle/merkle-verify.ts';
 import { openCheckpoint, parseVerifierKey, signNote, generateSigningKey } from '../../../src/audit/log/note.ts';
 import { runCommand } from '../../../src/cli/commands.ts';
 

@@ -9,7 +9,7 @@ import {
   parseSignerKey, parseVerifierKey, rawPublicKey, signNote, signerKeyString, signingKeyFromSeed, verifierKeyString,
   verifyEd25519,
 } from '../../../src/audit/log/note.ts';
-import { EMPTY_ROOT, leafHash } from '../../../src/audit/log/merkle.ts';
+import { EMPTY_ROOT, leafHash } from '../../../src/audit/merkle/merkle.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const wycheproof = path.resolve(repoRoot, '..', 'shared', 'testvectors', 'wycheproof', 'ed25519_test.json');

@@ -8,9 +8,8 @@ import {
   decodeEntryBundle, encodeEntryBundle, encodeTileIndex, entryBundlePath, hashTile, parseTilePath, readHashTile,
   splitHashTile, tilePath, tileWidth, tilesForSize,
 } from '../../../src/audit/log/tiles.ts';
-import {
-  CompactRange, EMPTY_ROOT, MerkleTreeLevels, leafHash, rootFromLeafHashes, verifyConsistency, verifyInclusion,
-} from '../../../src/audit/log/merkle.ts';
+import { CompactRange, EMPTY_ROOT, MerkleTreeLevels, leafHash, rootFromLeafHashes } from '../../../src/audit/merkle/merkle.ts';
+import { verifyConsistency, verifyInclusion } from '../../../src/audit/merkle/merkle-verify.ts';
 import { openCheckpoint, parseVerifierKey } from '../../../src/audit/log/note.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

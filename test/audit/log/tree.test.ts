@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { MerkleTreeLevels, verifyConsistency, verifyInclusion } from '../../../src/audit/log/merkle.ts';
+import { MerkleTreeLevels } from '../../../src/audit/merkle/merkle.ts';
+import { verifyConsistency, verifyInclusion } from '../../../src/audit/merkle/merkle-verify.ts';
 import { LogTree, MissingNodeError } from '../../../src/audit/log/tree.ts';
 import { readHashTile, tilesForSize } from '../../../src/audit/log/tiles.ts';
 

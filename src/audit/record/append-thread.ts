@@ -4,7 +4,7 @@
 // reads more than they save (services.ts).
 // A batch resolves once committed and rejects if the worker reports failure or dies (fail closed).
 import type { PgConnection } from '../../store/db.ts';
-import type { EventRow } from '../record/append-sql.ts';
+import type { EventRow } from './append-sql.ts';
 import { WorkerJobs } from '../../core/worker-jobs.ts';
 
 interface Reply { ok: boolean; added?: number; code?: string }
@@ -15,7 +15,7 @@ export class AppendThread {
   constructor(private readonly conn: PgConnection, private readonly report: (message: string) => void = () => {}) {}
 
   private start(): WorkerJobs {
-    const jobs: WorkerJobs = new WorkerJobs(new URL('./append-worker.mjs', import.meta.url), { workerData: this.conn }, 'append worker stopped', {
+    const jobs: WorkerJobs = new WorkerJobs(new URL('../log/append-worker.mjs', import.meta.url), { workerData: this.conn }, 'append worker stopped', {
       other: (m: { report?: string }) => { if (m.report) this.report(m.report); },
       gone: () => { if (this.jobs === jobs) this.jobs = null; }, // the next batch starts a new worker
     });

@@ -5,8 +5,10 @@
 // failed verification. Proof generation throws a RangeError on impossible arguments.
 import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
+import { HASH_SIZE, isSize, half, isOdd, trailingZeros, ceilLog2, popcount, isHash, isValidSubtree } from './merkle-bits.ts';
 
-export const HASH_SIZE = 32;
+export { HASH_SIZE };
+
 const LEAF_PREFIX = Buffer.from([0x00]);
 const NODE_PREFIX = Buffer.from([0x01]);
 
@@ -43,53 +45,6 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
 export function adjacentNodeHash(buf: Buffer, offset: number): Buffer {
   if (buf.copy(pair, 1, offset, offset + 2 * HASH_SIZE) !== 2 * HASH_SIZE) throw new RangeError('two hashes needed');
   return sha256(pair);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Small integer helpers that stay exact up to 2^53 (JS bitwise operators truncate to 32 bits).
-
-function isSize(n: unknown): n is number {
-  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-}
-
-function half(n: number): number {
-  return Math.floor(n / 2);
-}
-
-function isOdd(n: number): boolean {
-  return n % 2 === 1;
-}
-
-/** Number of trailing zero bits of n > 0. */
-function trailingZeros(n: number): number {
-  let z = 0;
-  while (n % 2 === 0) { n /= 2; z++; }
-  return z;
-}
-
-/** Smallest h with 2^h ≥ n (n ≥ 1). */
-function ceilLog2(n: number): number {
-  let h = 0;
-  while (2 ** h < n) h++;
-  return h;
-}
-
-function popcount(n: number): number {
-  let c = 0;
-  while (n > 0) { if (isOdd(n)) c++; n = half(n); }
-  return c;
-}
-
-function isHash(b: unknown): b is Buffer {
-  return Buffer.isBuffer(b) && b.length === HASH_SIZE;
-}
-
-function isProof(proof: unknown): proof is Buffer[] {
-  return Array.isArray(proof) && proof.every(isHash);
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.length === b.length && a.equals(b);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -433,135 +388,3 @@ export class MerkleTreeLevels implements NodeSource {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Verification, RFC 9162 §2.1.3.2 and §2.1.4.2.
-
-/** RFC 9162 §2.1.3.2. False on any malformed input (wrong lengths, index ≥ size, unsafe integers). */
-export function verifyInclusion(leaf: Buffer, index: number, size: number, proof: readonly Buffer[], root: Buffer): boolean {
-  const r = rootFromInclusionProof(leaf, index, size, proof);
-  return r !== null && equalBytes(r, root);
-}
-
-/** The root implied by an inclusion proof, or null if the proof is malformed. */
-export function rootFromInclusionProof(leaf: Buffer, index: number, size: number, proof: readonly Buffer[]): Buffer | null {
-  if (!isSize(index) || !isSize(size) || index >= size) return null;
-  if (!isHash(leaf) || !isProof(proof)) return null;
-  let fn = index;
-  let sn = size - 1;
-  let r = leaf;
-  for (const p of proof) {
-    if (sn === 0) return null;
-    if (isOdd(fn) || fn === sn) {
-      r = nodeHash(p, r);
-      if (!isOdd(fn)) {
-        while (!isOdd(fn) && fn !== 0) { fn = half(fn); sn = half(sn); }
-      }
-    } else {
-      r = nodeHash(r, p);
-    }
-    fn = half(fn);
-    sn = half(sn);
-  }
-  return sn === 0 ? r : null;
-}
-
-/**
- * RFC 9162 §2.1.4.2. Consistency from size 0 is rejected (an error, not a proof); equal sizes need
- * an empty proof and equal roots; otherwise the proof length must be exact.
- */
-export function verifyConsistency(size1: number, size2: number, proof: readonly Buffer[], root1: Buffer, root2: Buffer): boolean {
-  if (!isSize(size1) || !isSize(size2) || !Array.isArray(proof)) return false;
-  if (size1 === 0 || size1 > size2) return false;
-  if (size1 === size2) return proof.length === 0 && equalBytes(root1, root2);
-  if (proof.length === 0 || !isProof(proof) || !isHash(root1) || !isHash(root2)) return false;
-  const path = 2 ** trailingZeros(size1) === size1 ? [root1, ...proof] : proof;
-  let fn = size1 - 1;
-  let sn = size2 - 1;
-  while (isOdd(fn)) { fn = half(fn); sn = half(sn); }
-  let fr = path[0];
-  let sr = path[0];
-  for (let i = 1; i < path.length; i++) {
-    const c = path[i];
-    if (sn === 0) return false;
-    if (isOdd(fn) || fn === sn) {
-      fr = nodeHash(c, fr);
-      sr = nodeHash(c, sr);
-      if (!isOdd(fn)) {
-        while (!isOdd(fn) && fn !== 0) { fn = half(fn); sn = half(sn); }
-      }
-    } else {
-      sr = nodeHash(sr, c);
-    }
-    fn = half(fn);
-    sn = half(sn);
-  }
-  return sn === 0 && fr.equals(root1) && sr.equals(root2);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Subtree proofs (Merkle Tree Certificates; test vectors from transparency-dev/merkle). A subtree
-// [start, end) is valid when start ≤ end and start is a multiple of the smallest power of two
-// ≥ end − start (so it sits under one node of any tree that contains it).
-
-export function isValidSubtree(start: number, end: number): boolean {
-  if (!isSize(start) || !isSize(end) || start > end) return false;
-  if (start === 0 || start === end) return true;
-  return start % 2 ** ceilLog2(end - start) === 0;
-}
-
-/** Inclusion of leaf `index` in the subtree [start, end) whose hash is `subtreeRoot`. */
-export function verifySubtreeInclusion(
-  leaf: Buffer, index: number, start: number, end: number, proof: readonly Buffer[], subtreeRoot: Buffer,
-): boolean {
-  if (!isValidSubtree(start, end) || index < start || index >= end) return false;
-  return verifyInclusion(leaf, index - start, end - start, proof, subtreeRoot);
-}
-
-/**
- * The subtree [start, end) with hash `subtreeRoot` is part of the tree of `size` leaves with hash
- * `root`. Generalises §2.1.4.2: the walk starts at the rightmost perfect node of the subtree (given
- * as the first proof hash unless the subtree is itself a node of the tree) and only left siblings
- * below the subtree's height rebuild `subtreeRoot`. An empty subtree is consistent with any tree,
- * with an empty proof and the empty root.
- */
-export function verifySubtreeConsistency(
-  start: number, end: number, size: number, proof: readonly Buffer[], subtreeRoot: Buffer, root: Buffer,
-): boolean {
-  if (!isValidSubtree(start, end) || !isSize(size) || end > size || !Array.isArray(proof)) return false;
-  if (start === end) return proof.length === 0 && equalBytes(subtreeRoot, EMPTY_ROOT);
-  // The whole tree: like equal sizes in §2.1.4.2, an empty proof and the same root.
-  if (start === 0 && end === size) return proof.length === 0 && equalBytes(subtreeRoot, root);
-  if (!isProof(proof) || !isHash(subtreeRoot) || !isHash(root)) return false;
-  const h = ceilLog2(end - start);
-  const isNode = end - start === 2 ** h || end === size;
-  let level: number;
-  let path: readonly Buffer[];
-  if (isNode) {
-    level = h;
-    path = [subtreeRoot, ...proof];
-  } else {
-    if (proof.length === 0) return false;
-    level = trailingZeros(end - start);
-    path = proof;
-  }
-  let fn = Math.floor((end - 1) / 2 ** level);
-  let sn = Math.floor((size - 1) / 2 ** level);
-  let fr = path[0];
-  let sr = path[0];
-  for (let i = 1; i < path.length; i++) {
-    const c = path[i];
-    if (sn === 0) return false;
-    if (isOdd(fn) || fn === sn) {
-      // A last node without a right sibling is promoted until it becomes a right child.
-      while (!isOdd(fn) && fn !== 0) { fn = half(fn); sn = half(sn); level++; }
-      if (level < h) fr = nodeHash(c, fr);
-      sr = nodeHash(c, sr);
-    } else {
-      sr = nodeHash(sr, c);
-    }
-    fn = half(fn);
-    sn = half(sn);
-    level++;
-  }
-  return sn === 0 && fr.equals(subtreeRoot) && sr.equals(root);
-}

@@ -4,10 +4,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  CompactRange, EMPTY_ROOT, MerkleTreeLevels, consistencyProof, inclusionProof, isValidSubtree, leafHash, nodeHash,
-  rootFromLeafHashes, verifyConsistency, verifyInclusion, verifySubtreeConsistency, verifySubtreeInclusion,
-} from '../../../src/audit/log/merkle.ts';
+import { CompactRange, EMPTY_ROOT, MerkleTreeLevels, consistencyProof, inclusionProof, leafHash, nodeHash, rootFromLeafHashes } from '../../../src/audit/merkle/merkle.ts';
+import { isValidSubtree, verifyConsistency, verifyInclusion, verifySubtreeConsistency, verifySubtreeInclusion } from '../../../src/audit/merkle/merkle-verify.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const vectorsDir = path.resolve(repoRoot, '..', 'shared', 'testvectors', 'merkle');
