@@ -17,6 +17,7 @@ import { dedupKey } from './types.ts';
 /** Kinds of principal a suspension applies to (system jobs are never suspended). */
 export const CONTAINABLE = new Set(['token', 'client', 'user', 'patient']);
 const SUSPEND_AT: Severity[] = ['high', 'critical'];
+const VOLUME_KINDS = new Set(['volume', 'enumeration']);
 
 export interface AlertSink { deliver(alert: StoredAlert): void }
 /** Ends a staff or patient account's sessions when it is suspended. */
@@ -50,10 +51,16 @@ export class Watch {
     const { alert, fresh } = await this.deps.alerts.raise(c);
     this.raised++;
     if (fresh) this.deps.sink?.deliver(alert);
-    if (c.tenantId && c.actor && CONTAINABLE.has(c.actor.kind) && SUSPEND_AT.includes(alert.severity)) {
+    if (c.tenantId && c.actor && CONTAINABLE.has(c.actor.kind) && SUSPEND_AT.includes(alert.severity) && !(await this.withinRaisedBudget(c))) {
       await this.contain(c.tenantId, c.actor, `alert ${alert.kind} (${alert.severity})`, alert.id);
     }
     return alert;
+  }
+
+  /** Volume alone is what an administrator approved for a credential with a raised budget: alert, don't suspend. */
+  private async withinRaisedBudget(c: AlertCandidate): Promise<boolean> {
+    if (!VOLUME_KINDS.has(c.kind) || !c.tenantId || !c.actor) return false;
+    return (await this.deps.budgets.limitOf(c.tenantId, c.actor.kind, c.actor.id)) > this.deps.budgets.config.patients;
   }
 
   /** The repository's access decision found the budget spent: alert and suspend before answering. */
