@@ -46,7 +46,7 @@ export class EnumerationDetector implements Detector {
     const out: AlertCandidate[] = [];
     if (e.outcome === 'failure' && OPEN_ACTIONS.has(e.action)) {
       const n = s.probes.add(t, e.position);
-      if (n > PROBE_LIMIT) out.push(candidate(e, 'enumeration', 'high', 0, s.probes.positions(), `${who(e)} asked for ${n} unknown record ids in 10 minutes (limit ${PROBE_LIMIT})`));
+      if (n > PROBE_LIMIT) out.push(candidate(e, 'enumeration', 'high', 0, s.probes.positions(50), `${who(e)} asked for ${n} unknown record ids in 10 minutes (limit ${PROBE_LIMIT})`));
       return out;
     }
     if (e.outcome !== 'success') return out;
@@ -74,7 +74,7 @@ export class EnumerationDetector implements Detector {
     if (blind) {
       let n = 0;
       for (let i = 0; i < blind; i++) n = s.blind.add(t, e.position);
-      if (n > BLIND_LIMIT) out.push(candidate(e, 'enumeration', 'high', n, s.blind.positions(), `${who(e)} opened ${n} records by id in 10 minutes that it never found through its own work (limit ${BLIND_LIMIT})`));
+      if (n > BLIND_LIMIT) out.push(candidate(e, 'enumeration', 'high', n, s.blind.positions(50), `${who(e)} opened ${n} records by id in 10 minutes that it never found through its own work (limit ${BLIND_LIMIT})`));
     }
     return out;
   }
