@@ -71,11 +71,15 @@ export class DistinctWindow {
   private keys: string[] = [];
   private ts: number[] = [];
   private head = 0;
+  /** The front index last found live (it stays live until its key is added again): no lookup to know it. */
+  private checked = -1;
   constructor(readonly spanMs: number, readonly cap = 5000) {}
   /** Adds `key` at `t`; true when it was not in the window. */
   add(key: string, t: number): boolean {
     this.expire(t);
-    const fresh = !this.seen.has(key);
+    const at = this.seen.get(key);
+    if (at === this.checked) this.checked = -1;
+    const fresh = at === undefined;
     if (this.keys.length >= 2 * this.seen.size + 1024) this.compact();
     this.seen.set(key, this.keys.length);
     this.keys.push(key); this.ts.push(t);
@@ -90,8 +94,11 @@ export class DistinctWindow {
   /** Skips stale entries at the front; true when the front is a live one. */
   private live(): boolean {
     const { keys, seen } = this;
-    while (this.head < keys.length && seen.get(keys[this.head]) !== this.head) this.head++;
-    return this.head < keys.length;
+    while (this.head < keys.length) {
+      if (this.head === this.checked || seen.get(keys[this.head]) === this.head) { this.checked = this.head; return true; }
+      this.head++;
+    }
+    return false;
   }
   private compact(): void {
     const keys: string[] = [], ts: number[] = [];
@@ -101,7 +108,7 @@ export class DistinctWindow {
       this.seen.set(k, keys.length);
       keys.push(k); ts.push(this.ts[i]);
     }
-    this.keys = keys; this.ts = ts; this.head = 0;
+    this.keys = keys; this.ts = ts; this.head = 0; this.checked = -1;
   }
 }
 

@@ -12,7 +12,7 @@
 // Why: a stolen credential is typically used from the thief's network and at the thief's hours.
 // Severity: high, medium for the new-token combination.
 import { LruMap } from './bounded.ts';
-import { DAY, candidate, credentialOf, who, type AlertCandidate, type CommittedAccessEvent, type Detector } from './types.ts';
+import { DAY, candidate, credentialKey, who, type AlertCandidate, type CommittedAccessEvent, type Detector } from './types.ts';
 
 export function networkOf(ip: string): string {
   if (ip.includes(':')) {
@@ -35,7 +35,7 @@ export class ContextDetector implements Detector {
   observe(e: CommittedAccessEvent): AlertCandidate[] {
     if (e.outcome !== 'success' || !e.ip || e.actor.kind === 'system') return [];
     const isToken = e.tokenId !== null || e.actor.kind === 'token' || e.actor.kind === 'client';
-    const key = `${e.tenantId}|${isToken ? credentialOf(e) : `${e.actor.kind}:${e.actor.id}`}`;
+    const key = credentialKey(e); // a person's events without a token: its account, as credentialOf gives
     const p = this.profiles.upsert(key, () => ({ lastIp: '', lastNet: '', events: 0, days: new Set(), hours: new Array(24).fill(0), nets: new LruMap(64), ips: new LruMap(256), tokens: new LruMap(32) }));
     if (e.ip !== p.lastIp) { p.lastIp = e.ip; p.lastNet = networkOf(e.ip); }
     const net = p.lastNet;

@@ -15,7 +15,7 @@
 // Severity: high for blind reads and probing, medium for breadth.
 import { DistinctWindow, EventWindow, LruMap } from './bounded.ts';
 import {
-  HOUR, MINUTE, OPEN_ACTIONS, WRITE_ACTIONS, candidate, credentialOf, justifies, who,
+  HOUR, MINUTE, OPEN_ACTIONS, WRITE_ACTIONS, candidate, credentialKey, justifies, pairKey, who,
   type AlertCandidate, type CareOracle, type CommittedAccessEvent, type Detector,
 } from './types.ts';
 
@@ -37,7 +37,7 @@ export class EnumerationDetector implements Detector {
 
   observe(e: CommittedAccessEvent): AlertCandidate[] {
     if (e.actor.kind === 'system') return [];
-    const cred = `${e.tenantId}|${credentialOf(e)}`;
+    const cred = credentialKey(e);
     const t = e.at.getTime();
     const s = this.creds.upsert(cred, () => ({
       blind: new EventWindow(10 * MINUTE, 200), probes: new EventWindow(10 * MINUTE, 200),
@@ -51,7 +51,7 @@ export class EnumerationDetector implements Detector {
     }
     if (e.outcome !== 'success') return out;
     if (e.action === 'search') {
-      for (const p of e.patientIds) { this.found.set(`${cred}|${p}`, true); if (!justifies(this.care.explain(e.tenantId, e.actor, p))) s.searched.add(p, t); }
+      for (const p of e.patientIds) { this.found.set(pairKey(e, p), true); if (!justifies(this.care.explain(e.tenantId, e.actor, p))) s.searched.add(p, t); }
       const n = s.searched.count(t);
       if (n > BREADTH_LIMIT && e.patientIds.length) {
         const followed = s.followed.count(t);
@@ -60,14 +60,14 @@ export class EnumerationDetector implements Detector {
       return out;
     }
     if (WRITE_ACTIONS.has(e.action)) {
-      for (const p of e.patientIds) { this.found.set(`${cred}|${p}`, true); s.followed.add(p, t); }
+      for (const p of e.patientIds) { this.found.set(pairKey(e, p), true); s.followed.add(p, t); }
       return out;
     }
     if (!OPEN_ACTIONS.has(e.action)) return out;
     let blind = 0;
     for (const p of e.patientIds) {
       s.followed.add(p, t);
-      if (this.found.get(`${cred}|${p}`)) continue;
+      if (this.found.get(pairKey(e, p))) continue;
       if (justifies(this.care.explain(e.tenantId, e.actor, p))) continue;
       blind++;
     }

@@ -18,8 +18,11 @@ export class CanaryDetector implements Detector {
     // Distinct canary ids among the patient ids and the Patient/<id>[/…] references (no set built per event).
     let hits: string[] | null = null;
     for (const p of e.patientIds) if (this.isCanary(e.tenantId, p) && !hits?.includes(p)) (hits ??= []).push(p);
-    for (const r of e.resourceRefs) {
+    for (let i = 0; i < e.resourceRefs.length; i++) {
+      const r = e.resourceRefs[i];
       if (!r.startsWith('Patient/')) continue;
+      const q = e.patientIds[i]; // usually the same patient as the id at the same index: already looked at
+      if (q !== undefined && r.length === 8 + q.length && r.endsWith(q) && !q.includes('/')) continue;
       const end = r.indexOf('/', 8);
       const p = end < 0 ? r.slice(8) : r.slice(8, end);
       if (this.isCanary(e.tenantId, p) && !hits?.includes(p)) (hits ??= []).push(p);

@@ -15,7 +15,7 @@
 // extraction has, whatever the path.
 // Severity: high, critical above 3 × the limit.
 import { DistinctWindow, LruMap, Ring, madSigma, median } from './bounded.ts';
-import { HOUR, MINUTE, candidate, credentialOf, releases, who, type AlertCandidate, type CommittedAccessEvent, type Detector } from './types.ts';
+import { HOUR, MINUTE, candidate, credentialKey, releases, who, type AlertCandidate, type CommittedAccessEvent, type Detector } from './types.ts';
 
 interface Span { name: string; ms: number; floorHuman: number; floorToken: number }
 export const SPANS: Span[] = [
@@ -37,7 +37,7 @@ export class VolumeDetector implements Detector {
 
   observe(e: CommittedAccessEvent): AlertCandidate[] {
     if (!releases(e) || e.actor.kind === 'system') return [];
-    const key = `${e.tenantId}|${credentialOf(e)}`;
+    const key = credentialKey(e);
     const t = e.at.getTime();
     const token = e.tokenId !== null || e.actor.kind === 'token' || e.actor.kind === 'client';
     const s = this.creds.upsert(key, () => ({
