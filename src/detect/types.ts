@@ -1,7 +1,8 @@
 // What every detector shares: the injected oracles (care relationships, canaries, affinities), the
 // detector contract (observe one committed event at a time, tick for time-based checks), and the
-// helpers that build keys and PHI-free summaries. Imports nothing from the project but the shared
-// Watch types, so the engine can be fed by the live stream, a replay, or the evaluation harness.
+// helpers that build keys and PHI-free summaries (the last keys built are kept: every detector asks
+// for the same ones in turn). Imports nothing from the project but the shared Watch types, so the
+// engine can be fed by the live stream, a replay, or the evaluation harness.
 import type { AlertCandidate, CommittedAccessEvent, Severity } from '../core/watch-types.ts';
 
 export type { AlertCandidate, CommittedAccessEvent, Severity };
