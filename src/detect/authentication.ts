@@ -22,6 +22,8 @@ export class AuthenticationDetector implements Detector {
   private readonly addresses = new LruMap<string, { accounts: DistinctWindow; evidence: EventWindow }>(50_000);
 
   observe(e: CommittedAccessEvent): AlertCandidate[] {
+    const lockout = e.action === 'auth.lockout' && !!e.detail?.startsWith('mfa');
+    if (!lockout && ((e.action !== 'auth.login' && e.action !== 'auth.mfa') || e.outcome !== 'failure')) return [];
     const out: AlertCandidate[] = [];
     const t = e.at.getTime();
     const acct = `${e.tenantId}|${e.actor.kind}:${e.actor.id}`;
@@ -29,11 +31,10 @@ export class AuthenticationDetector implements Detector {
       tenantId: e.tenantId, kind: 'auth', severity, actor: { kind: e.actor.kind, id: e.actor.id }, tokenId: e.tokenId, at: e.at,
       patients: 0, evidence: evidence.slice(-50), summary, dedupKey: `${e.tenantId}|auth|${key}`,
     });
-    if (e.action === 'auth.lockout' && e.detail?.startsWith('mfa')) {
+    if (lockout) {
       out.push(base('high', [e.position], `account ${e.actor.kind}:${e.actor.id} locked after second-factor failures: its password is known`, `${e.actor.kind}:${e.actor.id}`));
       return out;
     }
-    if ((e.action !== 'auth.login' && e.action !== 'auth.mfa') || e.outcome !== 'failure') return out;
     const a = this.accounts.upsert(acct, () => ({ fails: new EventWindow(15 * MINUTE, 100), mfa: new EventWindow(15 * MINUTE, 100) }));
     const n = a.fails.add(t, e.position);
     if (n > BURST_LIMIT) out.push(base('medium', a.fails.positions(), `${n} failed logins in 15 minutes for account ${e.actor.kind}:${e.actor.id}`, `${e.actor.kind}:${e.actor.id}`));

@@ -4,21 +4,30 @@
 
 /** A Map that forgets its least recently used entry beyond `cap`. */
 export class LruMap<K, V> {
-  private readonly m = new Map<K, V>();
+  // A Map to nodes of a doubly linked list, oldest first: a hit moves its node to the end, with no
+  // delete and re-insert in the Map (whose deleted slots every later iteration would skip over).
+  private readonly m = new Map<K, LruNode<K, V>>();
+  private head: LruNode<K, V> | null = null;
+  private tail: LruNode<K, V> | null = null;
   constructor(readonly cap: number) {}
   get size(): number { return this.m.size; }
   has(k: K): boolean { return this.m.has(k); }
   get(k: K): V | undefined {
-    const v = this.m.get(k);
-    if (v !== undefined) { this.m.delete(k); this.m.set(k, v); }
-    return v;
+    const n = this.m.get(k);
+    if (n === undefined) return undefined;
+    if (n.v !== undefined) this.touch(n);
+    return n.v;
   }
   /** Read without refreshing recency. */
-  peek(k: K): V | undefined { return this.m.get(k); }
+  peek(k: K): V | undefined { return this.m.get(k)?.v; }
   set(k: K, v: V): this {
-    if (this.m.has(k)) this.m.delete(k);
-    this.m.set(k, v);
-    if (this.m.size > this.cap) this.m.delete(this.m.keys().next().value as K);
+    const n = this.m.get(k);
+    if (n !== undefined) { n.v = v; this.touch(n); return this; }
+    const fresh: LruNode<K, V> = { k, v, prev: this.tail, next: null };
+    if (this.tail) this.tail.next = fresh; else this.head = fresh;
+    this.tail = fresh;
+    this.m.set(k, fresh);
+    if (this.m.size > this.cap) this.delete(this.head!.k);
     return this;
   }
   /** The value for `k`, created by `make` if absent. */
@@ -27,52 +36,101 @@ export class LruMap<K, V> {
     if (v === undefined) { v = make(); this.set(k, v); }
     return v;
   }
-  delete(k: K): boolean { return this.m.delete(k); }
-  entries(): IterableIterator<[K, V]> { return this.m.entries(); }
-  values(): IterableIterator<V> { return this.m.values(); }
+  delete(k: K): boolean {
+    const n = this.m.get(k);
+    if (n === undefined) return false;
+    this.unlink(n);
+    return this.m.delete(k);
+  }
+  *entries(): IterableIterator<[K, V]> { for (let n = this.head; n; n = n.next) yield [n.k, n.v]; }
+  *values(): IterableIterator<V> { for (let n = this.head; n; n = n.next) yield n.v; }
+  private touch(n: LruNode<K, V>): void {
+    if (n === this.tail) return;
+    this.unlink(n);
+    n.prev = this.tail; n.next = null;
+    this.tail!.next = n;
+    this.tail = n;
+  }
+  private unlink(n: LruNode<K, V>): void {
+    if (n.prev) n.prev.next = n.next; else this.head = n.next;
+    if (n.next) n.next.prev = n.prev; else this.tail = n.prev;
+    n.prev = n.next = null;
+  }
 }
+interface LruNode<K, V> { k: K; v: V; prev: LruNode<K, V> | null; next: LruNode<K, V> | null }
 
 /**
  * Distinct keys seen in the last `spanMs`, with the time each was last seen; at most `cap` keys
  * (the oldest go first, so a count saturates at `cap`, which is set above every alert threshold).
  */
 export class DistinctWindow {
+  // Each add appends (key, t) to a queue and points the key at it; an entry the key no longer points
+  // at is stale and skipped. Expiry and eviction pop from the front; the queue is rebuilt from its
+  // live entries when half of it is stale, so every operation is O(1) amortized.
   private readonly seen = new Map<string, number>();
+  private keys: string[] = [];
+  private ts: number[] = [];
+  private head = 0;
+  /** The front index last found live (it stays live until its key is added again): no lookup to know it. */
+  private checked = -1;
   constructor(readonly spanMs: number, readonly cap = 5000) {}
   /** Adds `key` at `t`; true when it was not in the window. */
   add(key: string, t: number): boolean {
     this.expire(t);
-    const fresh = !this.seen.has(key);
-    this.seen.delete(key);
-    this.seen.set(key, t);
-    if (this.seen.size > this.cap) this.seen.delete(this.seen.keys().next().value as string);
+    const at = this.seen.get(key);
+    if (at === this.checked) this.checked = -1;
+    const fresh = at === undefined;
+    if (this.keys.length >= 2 * this.seen.size + 1024) this.compact();
+    this.seen.set(key, this.keys.length);
+    this.keys.push(key); this.ts.push(t);
+    if (this.seen.size > this.cap && this.live()) this.seen.delete(this.keys[this.head++]);
     return fresh;
   }
   has(key: string, t: number): boolean { this.expire(t); return this.seen.has(key); }
   count(t: number): number { this.expire(t); return this.seen.size; }
   private expire(t: number): void {
-    for (const [k, at] of this.seen) {
-      if (at > t - this.spanMs) break;
-      this.seen.delete(k);
+    while (this.live() && this.ts[this.head] <= t - this.spanMs) this.seen.delete(this.keys[this.head++]);
+  }
+  /** Skips stale entries at the front; true when the front is a live one. */
+  private live(): boolean {
+    const { keys, seen } = this;
+    while (this.head < keys.length) {
+      if (this.head === this.checked || seen.get(keys[this.head]) === this.head) { this.checked = this.head; return true; }
+      this.head++;
     }
+    return false;
+  }
+  private compact(): void {
+    const keys: string[] = [], ts: number[] = [];
+    for (let i = this.head; i < this.keys.length; i++) {
+      const k = this.keys[i];
+      if (this.seen.get(k) !== i) continue;
+      this.seen.set(k, keys.length);
+      keys.push(k); ts.push(this.ts[i]);
+    }
+    this.keys = keys; this.ts = ts; this.head = 0; this.checked = -1;
   }
 }
 
 /** Timestamps in the last `spanMs` (bounded by `cap`): a rate. */
 export class EventWindow {
-  private readonly ts: number[] = [];
-  private readonly pos: number[] = [];
+  // Arrays with a moving front, trimmed when half of them is behind it: no O(n) shift per event.
+  private ts: number[] = [];
+  private pos: number[] = [];
+  private head = 0;
   constructor(readonly spanMs: number, readonly cap = 1000) {}
   add(t: number, position: number): number {
     this.expire(t);
     this.ts.push(t); this.pos.push(position);
-    if (this.ts.length > this.cap) { this.ts.shift(); this.pos.shift(); }
-    return this.ts.length;
+    if (this.ts.length - this.head > this.cap) this.head++;
+    if (this.head >= 64 && 2 * this.head >= this.ts.length) { this.ts = this.ts.slice(this.head); this.pos = this.pos.slice(this.head); this.head = 0; }
+    return this.ts.length - this.head;
   }
-  count(t: number): number { this.expire(t); return this.ts.length; }
-  positions(): number[] { return this.pos.slice(); }
+  count(t: number): number { this.expire(t); return this.ts.length - this.head; }
+  /** The positions in the window, oldest first; the `last` newest only if given. */
+  positions(last = Infinity): number[] { return this.pos.slice(Math.max(this.head, this.pos.length - last)); }
   private expire(t: number): void {
-    while (this.ts.length && this.ts[0] <= t - this.spanMs) { this.ts.shift(); this.pos.shift(); }
+    while (this.head < this.ts.length && this.ts[this.head] <= t - this.spanMs) this.head++;
   }
 }
 

@@ -12,7 +12,7 @@
 // Why: a stolen credential is typically used from the thief's network and at the thief's hours.
 // Severity: high, medium for the new-token combination.
 import { LruMap } from './bounded.ts';
-import { DAY, candidate, credentialOf, who, type AlertCandidate, type CommittedAccessEvent, type Detector } from './types.ts';
+import { DAY, candidate, credentialKey, who, type AlertCandidate, type CommittedAccessEvent, type Detector } from './types.ts';
 
 export function networkOf(ip: string): string {
   if (ip.includes(':')) {
@@ -22,7 +22,7 @@ export function networkOf(ip: string): string {
   return `${ip.split('.').slice(0, 3).join('.')}.0/24`;
 }
 
-interface Profile { events: number; days: Set<number>; hours: number[]; nets: LruMap<string, true>; ips: LruMap<string, true>; tokens: LruMap<string, true> }
+interface Profile { lastIp: string; lastNet: string; events: number; days: Set<number>; hours: number[]; nets: LruMap<string, true>; ips: LruMap<string, true>; tokens: LruMap<string, true> }
 
 export const LEARN_EVENTS = 50;
 export const OFF_HOURS_SHARE = 0.01;
@@ -35,9 +35,10 @@ export class ContextDetector implements Detector {
   observe(e: CommittedAccessEvent): AlertCandidate[] {
     if (e.outcome !== 'success' || !e.ip || e.actor.kind === 'system') return [];
     const isToken = e.tokenId !== null || e.actor.kind === 'token' || e.actor.kind === 'client';
-    const key = `${e.tenantId}|${isToken ? credentialOf(e) : `${e.actor.kind}:${e.actor.id}`}`;
-    const p = this.profiles.upsert(key, () => ({ events: 0, days: new Set(), hours: new Array(24).fill(0), nets: new LruMap(64), ips: new LruMap(256), tokens: new LruMap(32) }));
-    const net = networkOf(e.ip);
+    const key = credentialKey(e); // a person's events without a token: its account, as credentialOf gives
+    const p = this.profiles.upsert(key, () => ({ lastIp: '', lastNet: '', events: 0, days: new Set(), hours: new Array(24).fill(0), nets: new LruMap(64), ips: new LruMap(256), tokens: new LruMap(32) }));
+    if (e.ip !== p.lastIp) { p.lastIp = e.ip; p.lastNet = networkOf(e.ip); }
+    const net = p.lastNet;
     const hour = e.at.getUTCHours();
     const learnt = p.events >= LEARN_EVENTS && p.days.size >= 2;
     const newNet = !p.nets.has(net);

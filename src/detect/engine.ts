@@ -54,19 +54,20 @@ export class Engine {
   /** As observe, plus the candidates merged into an alert already open (they extend its evidence). */
   observeAll(e: CommittedAccessEvent): Outcome {
     const out: AlertCandidate[] = [];
-    for (const d of this.detectors) out.push(...d.observe(e));
-    return this.dedup(out.map((c) => scrub(c, e.patientIds)), e.at.getTime());
+    for (const d of this.detectors) for (const c of d.observe(e)) out.push(scrub(c, e.patientIds));
+    return this.dedup(out, e.at.getTime());
   }
 
   tick(now: Date): AlertCandidate[] { return this.tickAll(now).raised; }
 
   tickAll(now: Date): Outcome {
     const out: AlertCandidate[] = [];
-    for (const d of this.detectors) out.push(...d.tick(now));
+    for (const d of this.detectors) for (const c of d.tick(now)) out.push(c);
     return this.dedup(out, now.getTime());
   }
 
   private dedup(cs: AlertCandidate[], now: number): Outcome {
+    if (!cs.length) return { raised: cs, merged: [] };
     const out: AlertCandidate[] = [];
     const merged: AlertCandidate[] = [];
     for (const c of cs) {

@@ -15,7 +15,7 @@
 // Severity: high for blind reads and probing, medium for breadth.
 import { DistinctWindow, EventWindow, LruMap } from './bounded.ts';
 import {
-  HOUR, MINUTE, OPEN_ACTIONS, WRITE_ACTIONS, candidate, credentialOf, justifies, who,
+  HOUR, MINUTE, OPEN_ACTIONS, WRITE_ACTIONS, candidate, credentialKey, justifies, pairKey, who,
   type AlertCandidate, type CareOracle, type CommittedAccessEvent, type Detector,
 } from './types.ts';
 
@@ -37,7 +37,7 @@ export class EnumerationDetector implements Detector {
 
   observe(e: CommittedAccessEvent): AlertCandidate[] {
     if (e.actor.kind === 'system') return [];
-    const cred = `${e.tenantId}|${credentialOf(e)}`;
+    const cred = credentialKey(e);
     const t = e.at.getTime();
     const s = this.creds.upsert(cred, () => ({
       blind: new EventWindow(10 * MINUTE, 200), probes: new EventWindow(10 * MINUTE, 200),
@@ -46,12 +46,12 @@ export class EnumerationDetector implements Detector {
     const out: AlertCandidate[] = [];
     if (e.outcome === 'failure' && OPEN_ACTIONS.has(e.action)) {
       const n = s.probes.add(t, e.position);
-      if (n > PROBE_LIMIT) out.push(candidate(e, 'enumeration', 'high', 0, s.probes.positions(), `${who(e)} asked for ${n} unknown record ids in 10 minutes (limit ${PROBE_LIMIT})`));
+      if (n > PROBE_LIMIT) out.push(candidate(e, 'enumeration', 'high', 0, s.probes.positions(50), `${who(e)} asked for ${n} unknown record ids in 10 minutes (limit ${PROBE_LIMIT})`));
       return out;
     }
     if (e.outcome !== 'success') return out;
     if (e.action === 'search') {
-      for (const p of e.patientIds) { this.found.set(`${cred}|${p}`, true); if (!justifies(this.care.explain(e.tenantId, e.actor, p))) s.searched.add(p, t); }
+      for (const p of e.patientIds) { this.found.set(pairKey(e, p), true); if (!justifies(this.care.explain(e.tenantId, e.actor, p))) s.searched.add(p, t); }
       const n = s.searched.count(t);
       if (n > BREADTH_LIMIT && e.patientIds.length) {
         const followed = s.followed.count(t);
@@ -60,21 +60,21 @@ export class EnumerationDetector implements Detector {
       return out;
     }
     if (WRITE_ACTIONS.has(e.action)) {
-      for (const p of e.patientIds) { this.found.set(`${cred}|${p}`, true); s.followed.add(p, t); }
+      for (const p of e.patientIds) { this.found.set(pairKey(e, p), true); s.followed.add(p, t); }
       return out;
     }
     if (!OPEN_ACTIONS.has(e.action)) return out;
     let blind = 0;
     for (const p of e.patientIds) {
       s.followed.add(p, t);
-      if (this.found.get(`${cred}|${p}`)) continue;
+      if (this.found.get(pairKey(e, p))) continue;
       if (justifies(this.care.explain(e.tenantId, e.actor, p))) continue;
       blind++;
     }
     if (blind) {
       let n = 0;
       for (let i = 0; i < blind; i++) n = s.blind.add(t, e.position);
-      if (n > BLIND_LIMIT) out.push(candidate(e, 'enumeration', 'high', n, s.blind.positions(), `${who(e)} opened ${n} records by id in 10 minutes that it never found through its own work (limit ${BLIND_LIMIT})`));
+      if (n > BLIND_LIMIT) out.push(candidate(e, 'enumeration', 'high', n, s.blind.positions(50), `${who(e)} opened ${n} records by id in 10 minutes that it never found through its own work (limit ${BLIND_LIMIT})`));
     }
     return out;
   }

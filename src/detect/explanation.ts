@@ -24,7 +24,7 @@
 // Severity: medium (high for a VIP or twice the limit); no patient id in any summary.
 import { DistinctWindow, LruMap, Ring, madSigma, median } from './bounded.ts';
 import {
-  DAY, HOUR, OPEN_ACTIONS, candidate, credentialOf, justifies, who,
+  DAY, HOUR, OPEN_ACTIONS, candidate, credentialKey, justifies, pairKey, who,
   type Affinity, type AffinityOracle, type AlertCandidate, type CareOracle, type CommittedAccessEvent, type Detector, type Explanation,
 } from './types.ts';
 
@@ -68,9 +68,8 @@ export class ExplanationDetector implements Detector {
 
   observe(e: CommittedAccessEvent): AlertCandidate[] {
     if (e.outcome !== 'success' || !OPEN_ACTIONS.has(e.action) || e.actor.kind === 'system') return this.tick(e.at);
-    const cred = credentialOf(e);
     for (const p of e.patientIds) {
-      const key = `${e.tenantId}|${cred}|${p}`;
+      const key = pairKey(e, p);
       const aff = this.affinityOf(e, p);
       // A pair counts once; an affinity pair is looked at on every open (a relative snooped on again).
       if (!aff && this.seen.get(key)) continue;
@@ -90,8 +89,7 @@ export class ExplanationDetector implements Detector {
     }
     while (this.pending.length && this.pending[0].due <= t) {
       const { e, patientId } = this.pending.shift()!;
-      const cred = credentialOf(e);
-      const key = `${e.tenantId}|${cred}|${patientId}`;
+      const key = pairKey(e, patientId);
       const first = !this.seen.get(key);
       this.seen.set(key, true);
       const aff = this.affinityOf(e, patientId);
@@ -107,7 +105,7 @@ export class ExplanationDetector implements Detector {
       }
       if (!first) continue;
       if (justifies(x)) continue;
-      const a = this.state(`${e.tenantId}|${cred}`, t);
+      const a = this.state(credentialKey(e), t);
       a.window.add(patientId, e.at.getTime());
       a.evidence.push(e.position);
       if (a.evidence.length > 50) a.evidence.shift();

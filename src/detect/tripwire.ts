@@ -15,11 +15,20 @@ export class CanaryDetector implements Detector {
   constructor(private readonly isCanary: CanarySet) {}
 
   observe(e: CommittedAccessEvent): AlertCandidate[] {
-    const ids = new Set(e.patientIds);
-    for (const r of e.resourceRefs) if (r.startsWith('Patient/')) ids.add(r.slice(8).split('/')[0]);
-    let n = 0;
-    for (const p of ids) if (this.isCanary(e.tenantId, p)) n++;
-    if (!n) return [];
+    // Distinct canary ids among the patient ids and the Patient/<id>[/…] references (no set built per event).
+    let hits: string[] | null = null;
+    for (const p of e.patientIds) if (this.isCanary(e.tenantId, p) && !hits?.includes(p)) (hits ??= []).push(p);
+    for (let i = 0; i < e.resourceRefs.length; i++) {
+      const r = e.resourceRefs[i];
+      if (!r.startsWith('Patient/')) continue;
+      const q = e.patientIds[i]; // usually the same patient as the id at the same index: already looked at
+      if (q !== undefined && r.length === 8 + q.length && r.endsWith(q) && !q.includes('/')) continue;
+      const end = r.indexOf('/', 8);
+      const p = end < 0 ? r.slice(8) : r.slice(8, end);
+      if (this.isCanary(e.tenantId, p) && !hits?.includes(p)) (hits ??= []).push(p);
+    }
+    if (!hits) return [];
+    const n = hits.length;
     return [candidate(e, 'canary', 'critical', n, [e.position], `${who(e)} touched ${n} canary record${n > 1 ? 's' : ''} (${e.action}, ${e.outcome})`)];
   }
 

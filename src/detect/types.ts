@@ -1,7 +1,8 @@
 // What every detector shares: the injected oracles (care relationships, canaries, affinities), the
 // detector contract (observe one committed event at a time, tick for time-based checks), and the
-// helpers that build keys and PHI-free summaries. Imports nothing from the project but the shared
-// Watch types, so the engine can be fed by the live stream, a replay, or the evaluation harness.
+// helpers that build keys and PHI-free summaries (the last keys built are kept: every detector asks
+// for the same ones in turn). Imports nothing from the project but the shared Watch types, so the
+// engine can be fed by the live stream, a replay, or the evaluation harness.
 import type { AlertCandidate, CommittedAccessEvent, Severity } from '../core/watch-types.ts';
 
 export type { AlertCandidate, CommittedAccessEvent, Severity };
@@ -61,8 +62,42 @@ export function credentialOf(e: Pick<CommittedAccessEvent, 'tokenId' | 'actor'>)
   return e.tokenId ? `token:${e.tokenId}` : `${e.actor.kind}:${e.actor.id}`;
 }
 
+// The keys below are asked of the same event by every detector in turn, and of the next events of
+// the same credential: the last ones are kept, so each is built (and hashed by the Maps) once, not
+// once per detector. A kept key is reused only when every field it is made of is equal.
+let lastCred = { tenantId: '', tokenId: null as string | null, kind: '', id: '', key: '' };
+let lastPair = { cred: '', patientId: '', key: '' };
+let lastDedup = { tenantId: '', cred: '', keys: new Map<string, string>() };
+let lastWho = { tokenId: null as string | null, kind: '', id: '', role: '', text: '' };
+
+/** `tenant|credential`: the key of a credential's state. */
+export function credentialKey(e: Pick<CommittedAccessEvent, 'tenantId' | 'tokenId' | 'actor'>): string {
+  const l = lastCred;
+  if (e.tenantId === l.tenantId && e.tokenId === l.tokenId && e.actor.kind === l.kind && e.actor.id === l.id) return l.key;
+  lastCred = { tenantId: e.tenantId, tokenId: e.tokenId, kind: e.actor.kind, id: e.actor.id, key: `${e.tenantId}|${credentialOf(e)}` };
+  return lastCred.key;
+}
+
+/** `tenant|credential|patient`: the key of a (credential, patient) pair. */
+export function pairKey(e: Pick<CommittedAccessEvent, 'tenantId' | 'tokenId' | 'actor'>, patientId: string): string {
+  const cred = credentialKey(e);
+  const l = lastPair;
+  if (cred === l.cred && patientId === l.patientId) return l.key;
+  lastPair = { cred, patientId, key: `${cred}|${patientId}` };
+  return lastPair.key;
+}
+
 export function dedupKey(tenantId: string | null, kind: string, e: Pick<CommittedAccessEvent, 'tokenId' | 'actor'>): string {
   return `${tenantId ?? '*'}|${kind}|${credentialOf(e)}`;
+}
+
+/** dedupKey(e.tenantId, kind, e), kept per credential and kind. */
+function eventDedupKey(e: CommittedAccessEvent, kind: string): string {
+  const cred = credentialKey(e);
+  if (cred !== lastDedup.cred || e.tenantId !== lastDedup.tenantId) lastDedup = { tenantId: e.tenantId, cred, keys: new Map() };
+  let k = lastDedup.keys.get(kind);
+  if (k === undefined) { k = dedupKey(e.tenantId, kind, e); lastDedup.keys.set(kind, k); }
+  return k;
 }
 
 /** Actions that release patient data to the caller. */
@@ -87,12 +122,18 @@ export function candidate(e: CommittedAccessEvent, kind: string, severity: Sever
     patients,
     evidence: evidence.slice(-50),
     summary,
-    dedupKey: dedupKey(e.tenantId, kind, e),
+    dedupKey: eventDedupKey(e, kind),
   };
 }
 
 /** `kind:id (role)` and the token, for summaries: internal ids only. */
 export function who(e: Pick<CommittedAccessEvent, 'tokenId' | 'actor'>): string {
+  const l = lastWho;
+  if (e.tokenId === l.tokenId && e.actor.kind === l.kind && e.actor.id === l.id && e.actor.role === l.role) return l.text;
+  lastWho = { tokenId: e.tokenId, kind: e.actor.kind, id: e.actor.id, role: e.actor.role, text: whoText(e) };
+  return lastWho.text;
+}
+function whoText(e: Pick<CommittedAccessEvent, 'tokenId' | 'actor'>): string {
   return `${e.actor.kind}:${e.actor.id} (${e.actor.role})${e.tokenId ? ` with token ${e.tokenId}` : ''}`;
 }
 

@@ -15,7 +15,7 @@
 // extraction has, whatever the path.
 // Severity: high, critical above 3 × the limit.
 import { DistinctWindow, LruMap, Ring, madSigma, median } from './bounded.ts';
-import { HOUR, MINUTE, candidate, credentialOf, releases, who, type AlertCandidate, type CommittedAccessEvent, type Detector } from './types.ts';
+import { HOUR, MINUTE, candidate, credentialKey, releases, who, type AlertCandidate, type CommittedAccessEvent, type Detector } from './types.ts';
 
 interface Span { name: string; ms: number; floorHuman: number; floorToken: number }
 export const SPANS: Span[] = [
@@ -23,8 +23,8 @@ export const SPANS: Span[] = [
   { name: 'an hour', ms: HOUR, floorHuman: 300, floorToken: 600 },
 ];
 
-interface Track { window: DistinctWindow; bucket: number; peak: number; history: Ring; alerted: boolean; own: number | null }
-interface CredState { role: string; token: boolean; tracks: Track[]; evidence: number[] }
+interface Track { window: DistinctWindow; peerKey: string; bucket: number; peak: number; history: Ring; alerted: boolean; own: number | null }
+interface CredState { tenantId: string; role: string; token: boolean; tracks: Track[]; evidence: number[] }
 
 export class VolumeDetector implements Detector {
   readonly name = 'volume';
@@ -37,24 +37,24 @@ export class VolumeDetector implements Detector {
 
   observe(e: CommittedAccessEvent): AlertCandidate[] {
     if (!releases(e) || e.actor.kind === 'system') return [];
-    const key = `${e.tenantId}|${credentialOf(e)}`;
+    const key = credentialKey(e);
     const t = e.at.getTime();
     const token = e.tokenId !== null || e.actor.kind === 'token' || e.actor.kind === 'client';
     const s = this.creds.upsert(key, () => ({
-      role: e.actor.role, token, evidence: [],
-      tracks: SPANS.map((sp) => ({ window: new DistinctWindow(sp.ms, 20_000), bucket: Math.floor(t / sp.ms), peak: 0, alerted: false, own: null, history: new Ring(sp.ms < HOUR ? 12 * 24 * 7 : 24 * 14) })),
+      tenantId: e.tenantId, role: e.actor.role, token, evidence: [],
+      tracks: SPANS.map((sp, i) => ({ window: new DistinctWindow(sp.ms, 20_000), peerKey: `${e.tenantId}|${e.actor.role}|${i}`, bucket: Math.floor(t / sp.ms), peak: 0, alerted: false, own: null, history: new Ring(sp.ms < HOUR ? 12 * 24 * 7 : 24 * 14) })),
     }));
     s.evidence.push(e.position);
     if (s.evidence.length > 50) s.evidence.shift();
     const out: AlertCandidate[] = [];
-    SPANS.forEach((sp, i) => {
+    for (let i = 0; i < SPANS.length; i++) {
+      const sp = SPANS[i];
       const tr = s.tracks[i];
       const b = Math.floor(t / sp.ms);
       if (b !== tr.bucket) {
         if (tr.peak > 0 && !tr.alerted) { tr.history.push(tr.peak); tr.own = null; } // an alerted window never becomes the usual
         if (tr.history.length >= 12) {
-          const pk = `${e.tenantId}|${s.role}|${i}`;
-          this.peers.set(pk, Math.max(this.peers.peek(pk) ?? 0, tr.history.max()));
+          this.peers.set(tr.peerKey, Math.max(this.peers.peek(tr.peerKey) ?? 0, tr.history.max()));
         }
         tr.peak = 0; tr.alerted = false; tr.bucket = b;
       }
@@ -67,7 +67,7 @@ export class VolumeDetector implements Detector {
         out.push(candidate(e, 'volume', n > 3 * limit ? 'critical' : 'high', n, s.evidence,
           `${who(e)} received ${n} distinct patients in ${sp.name} (limit ${limit})`));
       }
-    });
+    }
     return out;
   }
 
@@ -84,7 +84,7 @@ export class VolumeDetector implements Detector {
       if (tr.own === null) { const xs = h.values(); tr.own = Math.max(median(xs) + 8 * madSigma(xs), 1.5 * h.max()); }
       return Math.ceil(Math.max(floor, tr.own));
     }
-    const peer = this.peers.peek(`${tenantId}|${s.role}|${i}`) ?? 0;
+    const peer = this.peers.peek(tenantId === s.tenantId ? tr.peerKey : `${tenantId}|${s.role}|${i}`) ?? 0;
     return Math.ceil(Math.max(floor, 2 * peer));
   }
 }
