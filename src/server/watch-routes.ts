@@ -83,8 +83,12 @@ export async function registerWatchRoutes(app: FastifyInstance, services: Servic
     const s = (await w.suspensions.list(tenantId, { all: true })).find((x) => x.kind === kind && x.id === id) ?? null;
     const active = s && !s.restoredAt;
     const budget = await w.budgets.usage(tenantId, kind, id);
+    const db = services.database.db;
+    const who = kind === 'token' ? await db.selectFrom('api_tokens').select(['label', 'role']).where('tenant_id', '=', tenantId).where('token_id', '=', id).executeTakeFirst()
+      : kind === 'client' ? await db.selectFrom('oauth_clients').select(['label', 'role']).where('tenant_id', '=', tenantId).where('client_id', '=', id).executeTakeFirst()
+        : await db.selectFrom('accounts').select(['role', 'account_id as label']).where('tenant_id', '=', tenantId).where('account_id', '=', id).executeTakeFirst();
     return {
-      kind, id, label: id, role: '', state: active ? 'suspended' : 'active', suspendedAt: active ? s.suspendedAt.toISOString() : null,
+      kind, id, label: who?.label ?? id, role: who?.role ?? '', state: active ? 'suspended' : 'active', suspendedAt: active ? s.suspendedAt.toISOString() : null,
       reason: active ? s.reason : null, alertId: active ? s.alertId : null, budget,
     };
   };
