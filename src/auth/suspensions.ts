@@ -3,8 +3,8 @@
 // with an OperationOutcome) on every server instance until an administrator restores it; both changes are
 // recorded in the access log by the caller. The list is small, so each instance keeps the tenant's active
 // suspensions in memory and reloads them every few seconds (a change made here applies at once).
-import type { Kysely } from 'kysely';
-import type { DB } from '../core/schema.ts';
+import type { Kysely, Selectable } from 'kysely';
+import type { DB, SuspensionsTable } from '../core/schema.ts';
 
 export interface Principal { kind: string; id: string }
 export interface Suspension {
@@ -59,13 +59,20 @@ export class Suspensions {
   async list(tenantId: string, opts: { all?: boolean } = {}): Promise<Suspension[]> {
     let q = this.db.selectFrom('suspensions').selectAll().where('tenant_id', '=', tenantId);
     if (!opts.all) q = q.where('restored_at', 'is', null);
-    return (await q.orderBy('suspended_at', 'desc').limit(500).execute()).map((r) => ({
-      kind: r.principal_kind, id: r.principal_id, suspendedAt: new Date(r.suspended_at), reason: r.reason, alertId: r.alert_id,
-      by: `${r.by_kind}:${r.by_id}`, restoredAt: r.restored_at ? new Date(r.restored_at) : null, restoredBy: r.restored_by,
-    }));
+    return (await q.orderBy('suspended_at', 'desc').limit(500).execute()).map(toSuspension);
   }
 
+  /** One credential's suspension record (active or restored), by its key. */
   async get(tenantId: string, p: Principal): Promise<Suspension | null> {
-    return (await this.list(tenantId, { all: true })).find((s) => s.kind === p.kind && s.id === p.id) ?? null;
+    const r = await this.db.selectFrom('suspensions').selectAll().where('tenant_id', '=', tenantId)
+      .where('principal_kind', '=', p.kind).where('principal_id', '=', p.id).executeTakeFirst();
+    return r ? toSuspension(r) : null;
   }
+}
+
+function toSuspension(r: Selectable<SuspensionsTable>): Suspension {
+  return {
+    kind: r.principal_kind, id: r.principal_id, suspendedAt: new Date(r.suspended_at), reason: r.reason, alertId: r.alert_id,
+    by: `${r.by_kind}:${r.by_id}`, restoredAt: r.restored_at ? new Date(r.restored_at) : null, restoredBy: r.restored_by,
+  };
 }

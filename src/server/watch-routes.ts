@@ -80,7 +80,7 @@ export async function registerWatchRoutes(app: FastifyInstance, services: Servic
   }
 
   const credential = async (tenantId: string, kind: string, id: string) => {
-    const s = (await w.suspensions.list(tenantId, { all: true })).find((x) => x.kind === kind && x.id === id) ?? null;
+    const s = await w.suspensions.get(tenantId, { kind, id });
     const active = s && !s.restoredAt;
     const budget = await w.budgets.usage(tenantId, kind, id);
     const db = services.database.db;
